@@ -1,0 +1,97 @@
+"""Lesson 05: shifted windows, the cyclic shift and the attention mask.
+
+The paper: "we propose a more efficient batch computation approach by cyclic-shifting toward the
+top-left direction [...]. After this shift, a batched window may be composed of several
+sub-windows that are not adjacent in the feature map, so a masking mechanism is employed to limit
+self-attention computation to within each sub-window."
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ._utils import pair
+from .windows import window_partition
+
+__all__ = ["cyclic_shift", "reverse_cyclic_shift", "shift_regions", "shift_mask", "MASK_VALUE",
+           "window_and_shift"]
+
+#: The value the official implementation writes where two tokens come from different regions.
+#: ``exp(-100) ~ 4e-44`` is zero for any softmax weight that matters, and unlike ``-inf`` it never
+#: turns a row into NaN and stays finite in half precision arithmetic after the bias is added.
+MASK_VALUE = -100.0
+
+
+def _check_shift(window_size, shift) -> tuple[tuple[int, int], tuple[int, int]]:
+    mh, mw = pair(window_size, "window_size")
+    if isinstance(shift, (tuple, list)):
+        sh, sw = shift
+    else:
+        sh = sw = shift
+    for s, m in ((sh, mh), (sw, mw)):
+        if isinstance(s, bool) or not isinstance(s, int) or s < 0:
+            raise ValueError(f"shift must be a non-negative int (or a pair), got {shift!r}")
+        if s >= m:
+            raise ValueError(f"shift={s} must be smaller than the window M={m}: a shift of M or more "
+                             f"moves whole windows and changes nothing; Swin uses shift = M // 2 = {m // 2}")
+    return (mh, mw), (sh, sw)
+
+
+def cyclic_shift(x: torch.Tensor, shift: int | tuple[int, int]) -> torch.Tensor:
+    """Roll a feature map up and to the left by ``shift``: ``(B, H, W, C) -> (B, H, W, C)``."""
+    sh, sw = (shift, shift) if isinstance(shift, int) else shift
+    return torch.roll(x, shifts=(-sh, -sw), dims=(1, 2))
+
+
+def reverse_cyclic_shift(x: torch.Tensor, shift: int | tuple[int, int]) -> torch.Tensor:
+    """Undo :func:`cyclic_shift`: roll down and to the right. ``(B, H, W, C) -> (B, H, W, C)``."""
+    sh, sw = (shift, shift) if isinstance(shift, int) else shift
+    return torch.roll(x, shifts=(sh, sw), dims=(1, 2))
+
+
+def shift_regions(H: int, W: int, window_size: int | tuple[int, int], shift: int | tuple[int, int]) -> torch.Tensor:
+    """Label every position of the shifted ``H x W`` grid with the region it came from.
+
+    ``(H, W)`` int64 with labels ``0..8``. Each axis has three bands, ``[0, H-M)``, ``[H-M, H-s)``
+    and ``[H-s, H)``; labels count the bands row-major, as the official implementation does.
+    Two tokens of one window may attend to each other only if their labels are equal.
+    """
+    (mh, mw), (sh, sw) = _check_shift(window_size, shift)
+    labels = torch.zeros(H, W, dtype=torch.long)
+    h_bands = (slice(0, H - mh), slice(H - mh, H - sh), slice(H - sh, H))
+    w_bands = (slice(0, W - mw), slice(W - mw, W - sw), slice(W - sw, W))
+    label = 0
+    for hs in h_bands:
+        for ws in w_bands:
+            labels[hs, ws] = label
+            label += 1
+    return labels
+
+
+def shift_mask(H: int, W: int, window_size: int | tuple[int, int], shift: int | tuple[int, int],
+               device: torch.device | str | None = None) -> torch.Tensor | None:
+    """The attention mask of shifted windows: ``(nW, M², M²)`` float, or ``None`` when ``shift == 0``.
+
+    Entry ``[w, i, j]`` is 0 when tokens ``i`` and ``j`` of window ``w`` share a region, and
+    ``MASK_VALUE`` (-100) when they don't.
+    """
+    (mh, mw), (sh, sw) = _check_shift(window_size, shift)
+    if sh == 0 and sw == 0:
+        return None
+    labels = shift_regions(H, W, (mh, mw), (sh, sw)).to(device)
+    windows = window_partition(labels[None, :, :, None], (mh, mw)).reshape(-1, mh * mw)  # nW, M*M
+    same = windows[:, :, None] == windows[:, None, :]                                    # nW, M*M, M*M
+    zero = torch.zeros((), device=labels.device)
+    return torch.where(same, zero, torch.full((), MASK_VALUE, device=labels.device))
+
+
+def window_and_shift(resolution: tuple[int, int], window_size: int, shift: int) -> tuple[int, int]:
+    """The window and shift a block really uses on a map of ``resolution = (H, W)``.
+
+    The official rule: if the map is no larger than the window, the window shrinks to the map and
+    nothing is shifted (one window covers everything, so there is nothing to connect).
+    """
+    H, W = resolution
+    if min(H, W) <= window_size:
+        return min(H, W), 0
+    return window_size, shift
