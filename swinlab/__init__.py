@@ -1,0 +1,25 @@
+"""swinlab: the Swin Transformer built from scratch, one idea per module.
+
+| lesson | module |
+|---|---|
+| 01 patches | ``swinlab.patches`` |
+| 02 local windows | ``swinlab.windows`` |
+| 03 complexity | ``swinlab.complexity`` |
+| 04 relative position | ``swinlab.relative_position`` |
+| 05 shifted windows | ``swinlab.shift`` |
+| 06 patch merging | ``swinlab.merging`` |
+| 07 the model | ``swinlab.attention``, ``swinlab.model`` |
+| 08 training on CIFAR-10 | ``swinlab.data``, ``swinlab.train``, ``swinlab.bench`` |
+| 09 Swin vs ViT | ``swinlab.vit`` |
+
+Shared: ``swinlab.viz`` (figures), ``swinlab.widgets`` (slider explorers), ``swinlab.exercises`` (checkers).
+"""
+
+import os
+
+__version__ = "0.1.0"
+
+
+def quick_mode() -> bool:
+    """True when ``SWINLAB_QUICK=1``: long cells (training, timing sweeps) shrink so CI runs on two CPU cores."""
+    return os.environ.get("SWINLAB_QUICK", "0").strip().lower() in {"1", "true", "yes", "on"}
