@@ -2,22 +2,27 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-# The PyTorch build to install. The default is the CPU/CUDA build pip picks for this machine;
-# for a specific CUDA build see the README ("Running on a GPU").
+# The PyTorch requirement installed first. Override it for another build, e.g. a CUDA wheel:
+#   make lab TORCH="torch --index-url https://download.pytorch.org/whl/cu128"   (see the README)
 TORCH  ?= torch==2.13.0
 STAMP  := $(VENV)/.swinlab-installed
+# Open a browser only where there is a display (macOS always has one); elsewhere print the URL.
+ifeq ($(DISPLAY)$(WAYLAND_DISPLAY),)
+ifneq ($(shell uname -s 2>/dev/null),Darwin)
+LAB_FLAGS ?= --no-browser
+endif
+endif
 
 .PHONY: lab test notebooks lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet "$(TORCH)"
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(TORCH)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
 	touch $(STAMP)
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab --no-browser notebooks/00_welcome.ipynb
+	$(BIN)/jupyter lab $(LAB_FLAGS) notebooks/00_welcome.ipynb
 
 test: $(STAMP)
 	$(BIN)/ruff check swinlab tests
