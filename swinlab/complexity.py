@@ -7,12 +7,15 @@ multiply-add as two floating point operations, so ``count_flops == 2 * MACs`` fo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
+import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-__all__ = ["msa_flops", "wmsa_flops", "msa_terms", "wmsa_terms", "count_flops", "swin_macs", "vit_macs"]
+__all__ = ["msa_flops", "wmsa_flops", "msa_terms", "wmsa_terms", "count_flops", "swin_macs", "vit_macs",
+           "measure_seconds", "loglog_slope"]
 
 
 def _check_positive(**sizes: int) -> None:
@@ -51,7 +54,7 @@ def wmsa_flops(h: int, w: int, C: int, M: int) -> int:
     return sum(wmsa_terms(h, w, C, M).values())
 
 
-def count_flops(module: torch.nn.Module | callable, *inputs, **kwargs) -> int:
+def count_flops(module: torch.nn.Module | Callable, *inputs, **kwargs) -> int:
     """Run ``module(*inputs, **kwargs)`` under PyTorch's FLOP counter and return the total.
 
     The counter reports 2 FLOPs per multiply-add of matrix multiplies, convolutions and attention;
@@ -61,6 +64,50 @@ def count_flops(module: torch.nn.Module | callable, *inputs, **kwargs) -> int:
     with counter, torch.no_grad():
         module(*inputs, **kwargs)
     return int(counter.get_total_flops())
+
+
+def measure_seconds(fn: Callable, *inputs, repeats: int = 5, warmup: int = 1, min_seconds: float = 0.0) -> float:
+    """Wall-clock seconds of one call ``fn(*inputs)``: the fastest of the timed runs, under ``torch.no_grad()``.
+
+    ``warmup`` untimed calls first (allocations, caches), then at least ``repeats`` timed ones, and more
+    until the timed runs add up to ``min_seconds`` (so a fast call is sampled over a longer stretch of
+    time). The fastest run is the one least disturbed by other work on the machine (as ``timeit``
+    advises), so it is the most repeatable. On a GPU the device is synchronised before the clock is read.
+    """
+    _check_positive(repeats=repeats)
+    if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
+        raise ValueError(f"warmup must be an int >= 0, got {warmup!r}")
+    if not min_seconds >= 0:
+        raise ValueError(f"min_seconds must be >= 0, got {min_seconds!r}")
+    sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
+    times: list[float] = []
+    with torch.no_grad():
+        for _ in range(warmup):
+            fn(*inputs)
+        while len(times) < repeats or sum(times) < min_seconds:
+            sync()
+            start = time.perf_counter()
+            fn(*inputs)
+            sync()
+            times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def loglog_slope(sizes: Sequence[float], values: Sequence[float]) -> float:
+    """The exponent ``p`` of a power law ``value ~ size**p``: the slope of a least-squares line
+    through ``(log size, log value)`` (``numpy.polyfit``, degree 1).
+
+    ``sizes``, ``values``: ``(n,)`` positive numbers, ``n >= 2``. A cost quadratic in the number of
+    tokens gives ``p ~ 2``, a linear one ``p ~ 1``.
+    """
+    x, y = np.asarray(sizes, dtype=float), np.asarray(values, dtype=float)
+    if x.ndim != 1 or x.shape != y.shape or len(x) < 2:
+        raise ValueError(f"need two 1-D sequences of the same length >= 2, got shapes {x.shape} and {y.shape}")
+    if (x <= 0).any() or (y <= 0).any():
+        raise ValueError("sizes and values must all be positive to take their logarithm")
+    if len(np.unique(x)) < 2:
+        raise ValueError(f"need at least two different sizes to fit a slope, got {x.tolist()}")
+    return float(np.polyfit(np.log(x), np.log(y), 1)[0])
 
 
 def swin_macs(img_size: int | tuple[int, int], patch_size: int, in_chans: int, embed_dim: int,

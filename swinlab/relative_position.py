@@ -46,6 +46,11 @@ def relative_position_bias(table: torch.Tensor, index: torch.Tensor) -> torch.Te
 
     ``table (nTable, heads)``, ``index (N, N) -> (heads, N, N)``.
     """
+    if table.dim() != 2:
+        raise ValueError(f"table must be 2-D (nTable, heads), got shape {tuple(table.shape)}")
+    if index.dim() != 2 or index.shape[0] != index.shape[1]:
+        raise ValueError(f"index must be square (N, N) with N = M*M tokens, got shape {tuple(index.shape)}: "
+                         "build it with relative_position_index(M)")
     n = index.shape[0]
     return table[index.reshape(-1)].reshape(n, n, -1).permute(2, 0, 1).contiguous()
 
