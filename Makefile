@@ -19,6 +19,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(TORCH)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+	# timm is the independent reference tests/test_official.py compares against; installed without its
+	# dependencies (torchvision, huggingface_hub), which the comparison does not use.
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps "timm>=1.0,<2"
 	touch $(STAMP)
 
 lab: $(STAMP)

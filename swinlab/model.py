@@ -49,7 +49,9 @@ class DropPath(nn.Module):
             return x
         keep = 1.0 - self.p
         mask = x.new_empty((x.shape[0],) + (1,) * (x.dim() - 1)).bernoulli_(keep)
-        return x * mask / keep
+        if keep > 0.0:
+            mask.div_(keep)      # scale the mask, not x: the official order (and no 0/0 when p = 1)
+        return x * mask
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
@@ -167,7 +169,7 @@ class SwinTransformer(nn.Module):
             raise ValueError(f"img_size={img_size} with patch_size={patch_size} gives a {grid[0]}x{grid[1]} grid that "
                              f"cannot be halved {self.num_layers - 1} times: use img_size divisible by "
                              f"{patch_size * 2 ** (self.num_layers - 1)}")
-        dpr = torch.linspace(0, drop_path_rate, sum(depths)).tolist()       # stochastic depth grows with depth
+        dpr = torch.linspace(0, drop_path_rate, sum(depths), device="cpu").tolist()  # stochastic depth grows with depth
         self.layers = nn.ModuleList()
         for i, (depth, heads) in enumerate(zip(depths, num_heads, strict=True)):
             res = (grid[0] // 2 ** i, grid[1] // 2 ** i)
