@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import torch
 
-from ._utils import pair
+from ._utils import check_divisible, check_rank, pair
 from .windows import window_partition
 
 __all__ = ["cyclic_shift", "reverse_cyclic_shift", "shift_regions", "shift_mask", "MASK_VALUE",
-           "window_and_shift"]
+           "window_and_shift", "shifted_window_bounds", "padded_window_attention"]
 
 #: The value the official implementation writes where two tokens come from different regions.
 #: ``exp(-100) ~ 4e-44`` is zero for any softmax weight that matters, and unlike ``-inf`` it never
@@ -57,6 +57,9 @@ def shift_regions(H: int, W: int, window_size: int | tuple[int, int], shift: int
     Two tokens of one window may attend to each other only if their labels are equal.
     """
     (mh, mw), (sh, sw) = _check_shift(window_size, shift)
+    if H < mh or W < mw:
+        raise ValueError(f"the map H={H} x W={W} is smaller than the window {(mh, mw)}: shrink the window to "
+                         f"the map and do not shift (window_and_shift((H, W), M, s) gives the pair to use)")
     labels = torch.zeros(H, W, dtype=torch.long)
     h_bands = (slice(0, H - mh), slice(H - mh, H - sh), slice(H - sh, H))
     w_bands = (slice(0, W - mw), slice(W - mw, W - sw), slice(W - sw, W))
@@ -95,3 +98,45 @@ def window_and_shift(resolution: tuple[int, int], window_size: int, shift: int) 
     if min(H, W) <= window_size:
         return min(H, W), 0
     return window_size, shift
+
+
+def shifted_window_bounds(length: int, window_size: int, shift: int) -> list[tuple[int, int]]:
+    """Where the shifted windows cut one axis of the *unshifted* map: ``[(start, stop), ...]``.
+
+    Shifting the window grid by ``s`` (paper: "displacing the windows by (⌊M/2⌋, ⌊M/2⌋)") cuts an axis of
+    length ``L`` at ``s, s+M, s+2M, ...``: ``L/M + 1`` pieces when ``s > 0`` (the first ``s`` long, the last
+    ``M-s`` long), ``L/M`` pieces of length ``M`` when ``s = 0``. ``12, 4, 2 -> [(0,2), (2,6), (6,10), (10,12)]``.
+    """
+    pair(length, "length")
+    (m, _), (s, _) = _check_shift(window_size, shift)
+    check_divisible("length", length, m, "window", "M")
+    cuts = sorted({0, length, *range(s, length, m)})
+    return list(zip(cuts[:-1], cuts[1:], strict=True))
+
+
+def padded_window_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                            window_size: int | tuple[int, int], shift: int | tuple[int, int],
+                            scale: float | None = None) -> torch.Tensor:
+    """Shifted-window attention the naive way: ``(B, H, W, d) x3 -> (B, H, W, d)``.
+
+    The paper's "naive solution": the displaced window grid cuts the map into ``(H/M+1) x (W/M+1)``
+    windows of uneven size (:func:`shifted_window_bounds`); attend within each one separately,
+    ``softmax(q k^T * scale) v`` with ``scale = d**-0.5``. (Padding each piece to ``M x M`` and masking
+    the padding gives the same numbers.) A Python loop over windows: the slow reference that cyclic
+    shift + :func:`shift_mask` must reproduce.
+    """
+    for name, t in (("q", q), ("k", k), ("v", v)):
+        check_rank(t, 4, "(B, H, W, d)", name)
+    if q.shape != k.shape or q.shape[:3] != v.shape[:3]:
+        raise ValueError(f"q, k, v must share (B, H, W) and q, k their d: got {tuple(q.shape)}, "
+                         f"{tuple(k.shape)}, {tuple(v.shape)}")
+    (mh, mw), (sh, sw) = _check_shift(window_size, shift)
+    B, H, W, d = q.shape
+    scale = d ** -0.5 if scale is None else scale
+    out = torch.empty(v.shape, dtype=torch.result_type(q, v), device=v.device)
+    for top, bottom in shifted_window_bounds(H, mh, sh):
+        for left, right in shifted_window_bounds(W, mw, sw):
+            qw, kw, vw = (t[:, top:bottom, left:right].flatten(1, 2) for t in (q, k, v))  # B, n, d
+            attn = (qw @ kw.transpose(-2, -1) * scale).softmax(dim=-1)                      # B, n, n
+            out[:, top:bottom, left:right] = (attn @ vw).unflatten(1, (bottom - top, right - left))
+    return out

@@ -153,7 +153,7 @@ def draw_patches(image: np.ndarray, patch_size: int) -> tuple[Figure, dict]:
     check_divisible("H", H, P, "patch", "P")
     check_divisible("W", W, P, "patch", "P")
     h, w = H // P, W // P
-    fig, (ax_img, ax_tiles) = new_figure(1, 2, size=(4.2, 4.4))
+    fig, (ax_img, ax_tiles) = new_figure(1, 2, size=(3.0, 3.2))
     ax_img.imshow(image, extent=(0, W, H, 0))
     lw = 0.4 if max(h, w) > 32 else 0.8
     for k in range(1, h):
@@ -204,7 +204,7 @@ def draw_windows(H: int, W: int, window_size: int | tuple[int, int],
     mh, mw = pair(window_size, "window_size")
     n_windows = int(ids.max()) + 1
     colors = token_colors(n_windows)
-    fig, (ax_grid, ax_pairs) = new_figure(1, 2, size=(4.4, 4.6))
+    fig, (ax_grid, ax_pairs) = new_figure(1, 2, size=(3.6, 3.9))
 
     if image is not None:
         ax_grid.imshow(image, extent=(0, W, H, 0))
