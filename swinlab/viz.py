@@ -160,10 +160,10 @@ def draw_patches(image: np.ndarray, patch_size: int) -> tuple[Figure, dict]:
         ax_img.axhline(k * P, color="white", lw=lw)
     for k in range(1, w):
         ax_img.axvline(k * P, color="white", lw=lw)
-    ax_img.set_title(f"{H}×{W} image, patch P={P}")
+    ax_img.set_title(f"{H}×{W} image\npatch P={P}", fontsize=10)
     gap = max(1, P // 8)
     ax_tiles.imshow(explode_patches(image, P, gap))
-    ax_tiles.set_title(f"{h}×{w} = {h * w} tokens, each P·P·3 = {P * P * C} values")
+    ax_tiles.set_title(f"{h}×{w} = {h * w} tokens\neach P·P·{C} = {P * P * C} values", fontsize=10)
     for ax in (ax_img, ax_tiles):
         ax.set_xticks([])
         ax.set_yticks([])
@@ -970,7 +970,7 @@ def draw_augmentation(images, padding: int = 4, mix: str = "none", alpha: float 
     caps_before = [names(int(k)) for k in y] if labels is not None else None
     caps_after = None
     if labels is not None:
-        caps_after = [", ".join(f"{names(int(k))} {float(t[k]):.2f}" for k in torch.nonzero(t > 0.005).flatten())
+        caps_after = ["\n".join(f"{names(int(k))} {float(t[k]):.2f}" for k in torch.nonzero(t > 0.005).flatten())
                       for t in targets]
     fig = augmentation_figure(x.numpy(), after, caps_before, caps_after)
     same = np.abs(after - denormalize(normalize(x)).numpy()).max(-1) < 1e-6

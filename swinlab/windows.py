@@ -17,6 +17,7 @@ __all__ = ["window_partition", "window_reverse", "window_partition_loop", "num_w
 
 
 def _check_grid(H: int, W: int, window_size) -> tuple[int, int]:
+    pair((H, W), "the grid size (H, W)")  # H = 0 would otherwise read as "window larger than the grid"
     mh, mw = pair(window_size, "window_size")
     check_divisible("H", H, mh, "window", "M")
     check_divisible("W", W, mw, "window", "M")
