@@ -1,0 +1,347 @@
+"""Tests for swinlab.train (lesson 08): augmentation, schedule, checkpoints/resume, NaN stop, interrupt, CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from swinlab.data import synthetic_cifar10
+from swinlab.exercises import ExerciseError, check_lr_schedule, check_soft_targets
+from swinlab.train import (
+    NonFiniteLossError,
+    TrainConfig,
+    attention_received,
+    attention_weights,
+    augment_batch,
+    build_model,
+    confusion_matrix,
+    denormalize,
+    evaluate,
+    load_checkpoint,
+    load_history,
+    lr_at,
+    main,
+    mix_batch,
+    normalize,
+    random_crop,
+    random_erase,
+    random_flip,
+    relative_bias_tables,
+    soft_cross_entropy,
+    soft_targets,
+    train,
+)
+
+
+def tiny_model(seed: int = 0) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    return build_model("swin_micro", embed_dim=16, depths=(1, 1), num_heads=(1, 2))
+
+
+@pytest.fixture(scope="module")
+def data():
+    return synthetic_cifar10(96, 32, seed=1)
+
+
+def tiny_cfg(**kw) -> TrainConfig:
+    base = dict(epochs=3, batch_size=32, lr=2e-3, warmup_epochs=1, eval_batch_size=64, erase_prob=0.25,
+                mixup_alpha=0.8, cutmix_alpha=1.0, drop_path=None, model="swin_micro", log_every=2)
+    return TrainConfig(**{**base, **kw})
+
+
+# ---- augmentation --------------------------------------------------------------------------
+
+
+def test_batched_random_crop_equals_per_image_loop():
+    images = torch.randint(0, 256, (5, 32, 32, 3), dtype=torch.uint8)
+    out = random_crop(images, 4, torch.Generator().manual_seed(3))
+    offsets = torch.randint(0, 9, (2, 5), generator=torch.Generator().manual_seed(3))
+    padded = F.pad(images, (0, 0, 4, 4, 4, 4))
+    for b in range(5):
+        oy, ox = offsets[:, b].tolist()
+        assert torch.equal(out[b], padded[b, oy:oy + 32, ox:ox + 32])
+    assert not torch.equal(out, images)  # some image moved
+
+
+def test_crop_without_padding_is_identity_and_flip_mirrors_columns():
+    images = torch.randint(0, 256, (64, 8, 8, 3), dtype=torch.uint8)
+    assert torch.equal(random_crop(images, 0), images)
+    flipped = random_flip(images, torch.Generator().manual_seed(0))
+    same = (flipped == images).flatten(1).all(1)
+    mirrored = (flipped == images.flip(2)).flatten(1).all(1)
+    assert bool((same | mirrored).all()) and 10 < int(mirrored.sum()) < 54
+
+
+def test_normalize_is_channels_last_and_denormalize_inverts_it():
+    images = torch.randint(0, 256, (2, 32, 32, 3), dtype=torch.uint8)
+    x = normalize(images)
+    assert x.shape == (2, 3, 32, 32) and x.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(denormalize(x) * 255, images.float(), atol=1e-3, rtol=0)
+    with pytest.raises(ValueError, match="B, H, W, 3"):
+        normalize(images[..., :2])
+
+
+def test_random_erase_sets_rectangles_to_zero_with_probability_p():
+    x = torch.ones(200, 3, 32, 32)
+    out = random_erase(x, 0.5, torch.Generator().manual_seed(0))
+    erased = (out == 0).all(1)                                   # B, H, W
+    frac = erased.flatten(1).float().mean(1)
+    hit = frac > 0
+    assert 60 < int(hit.sum()) < 140 and float(frac.max()) <= 1 / 3 + 0.05
+    for b in torch.nonzero(hit).flatten()[:10].tolist():         # each erased region is one rectangle
+        rows, cols = erased[b].any(1), erased[b].any(0)
+        assert int(erased[b].sum()) == int(rows.sum()) * int(cols.sum())
+    assert torch.equal(random_erase(x, 0.0), x)
+
+
+def test_soft_targets_cross_entropy_equals_label_smoothing():
+    logits, labels = torch.randn(8, 10), torch.randint(0, 10, (8,))
+    t = soft_targets(labels, 10, 0.1)
+    torch.testing.assert_close(t.sum(1), torch.ones(8))
+    torch.testing.assert_close(soft_cross_entropy(logits, t), F.cross_entropy(logits, labels, label_smoothing=0.1))
+
+
+def test_mixup_and_cutmix_mix_targets_with_the_pasted_fraction():
+    x = torch.stack([torch.zeros(3, 8, 8), torch.ones(3, 8, 8)])
+    t = soft_targets(torch.tensor([0, 1]), 10)
+    xm, tm, lam = mix_batch(x, t, 0.7, "mixup")
+    assert lam == 0.7 and torch.allclose(xm[0], torch.full((3, 8, 8), 0.3))
+    assert math.isclose(tm[0, 0].item(), 0.7, rel_tol=1e-6)
+    xc, tc, lam_c = mix_batch(x, t, 0.75, "cutmix")
+    pasted = xc[0].mean().item()                                 # fraction of image 0 now from image 1
+    assert math.isclose(1 - lam_c, pasted, abs_tol=1e-6) and math.isclose(tc[0, 1].item(), pasted, abs_tol=1e-6)
+    torch.testing.assert_close(tc.sum(1), torch.ones(2))
+    with pytest.raises(ValueError, match="mixup"):
+        mix_batch(x, t, 0.5, "blend")
+
+
+def test_augment_batch_is_reproducible_from_its_generators():
+    images = torch.randint(0, 256, (16, 32, 32, 3), dtype=torch.uint8)
+    labels = torch.randint(0, 10, (16,))
+    cfg = tiny_cfg()
+    a = augment_batch(images, labels, cfg, torch.Generator().manual_seed(5), np.random.default_rng(5))
+    b = augment_batch(images, labels, cfg, torch.Generator().manual_seed(5), np.random.default_rng(5))
+    assert all(torch.equal(u, v) for u, v in zip(a, b, strict=True))
+    assert a[0].shape == (16, 3, 32, 32) and a[1].shape == (16, 10)
+
+
+# ---- schedule and config ---------------------------------------------------------------------
+
+
+def test_lr_warms_up_linearly_then_follows_a_cosine_to_min_lr():
+    assert math.isclose(lr_at(0, 100, 10, 1.0), 0.1) and math.isclose(lr_at(9, 100, 10, 1.0), 1.0)
+    assert math.isclose(lr_at(10, 100, 10, 1.0, 0.0), 1.0)
+    assert math.isclose(lr_at(55, 100, 10, 1.0, 0.0), 0.5)
+    assert math.isclose(lr_at(100, 100, 10, 1.0, 0.01), 0.01)
+    lrs = [lr_at(s, 100, 10, 1.0) for s in range(10, 100)]
+    assert all(a >= b for a, b in zip(lrs[:-1], lrs[1:], strict=True))
+
+
+def test_config_presets_round_trip_through_json_and_reject_bad_values():
+    for name in ("gpu", "cpu_quick"):
+        cfg = TrainConfig.preset(name)
+        assert TrainConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+    assert TrainConfig.preset("gpu", epochs=7).epochs == 7
+    with pytest.raises(ValueError, match="unknown preset"):
+        TrainConfig.preset("tpu")
+    with pytest.raises(ValueError, match="batch_size"):
+        TrainConfig(batch_size=0)
+    with pytest.raises(ValueError, match="unknown TrainConfig fields"):
+        TrainConfig.from_dict({"epochz": 3})
+
+
+def test_build_model_resolves_names_and_rejects_unknown_ones():
+    assert build_model("swin_micro", embed_dim=16, depths=(1, 1), num_heads=(1, 2))(
+        torch.zeros(2, 3, 32, 32)).shape == (2, 10)
+    with pytest.raises(ValueError, match="unknown model"):
+        build_model("resnet")
+
+
+def test_importing_swinlab_train_does_not_import_later_lessons():
+    code = "import sys, swinlab.train; assert 'swinlab.vit' not in sys.modules; print('ok')"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "ok", out.stderr
+
+
+# ---- training: learning, resume, NaN, interrupt ----------------------------------------------
+
+
+def test_training_learns_the_synthetic_task_and_writes_its_files(tmp_path):
+    cfg = tiny_cfg(epochs=5, mixup_alpha=0.0, cutmix_alpha=0.0, erase_prob=0.0, lr=5e-3, label_smoothing=0.0)
+    result = train(tiny_model(), synthetic_cifar10(320, 64, seed=1), cfg, device="cpu", out=tmp_path, progress=False)
+    assert not result.interrupted and len(result.history) == 5
+    assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
+    assert result.best_acc > 0.35                                 # chance is 0.1
+    saved = load_history(tmp_path / "history.json")
+    assert saved["history"] == result.history and saved["data"] == "synthetic stand-in"
+    assert set(saved["history"][0]) >= {"epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr",
+                                        "seconds", "images_per_s"}
+    assert (tmp_path / "curves.png").stat().st_size > 1000
+    assert not list(tmp_path.glob(".*.tmp"))                      # no temporary file left behind
+
+
+def test_resumed_run_equals_the_uninterrupted_run(data, tmp_path):
+    cfg = tiny_cfg(epochs=3)
+    full = train(tiny_model(), data, cfg, device="cpu", out=tmp_path / "full", progress=False)
+    part = train(tiny_model(), data, cfg, device="cpu", out=tmp_path / "split", progress=False, until_epoch=1)
+    assert len(part.history) == 1
+    ckpt = load_checkpoint(tmp_path / "split" / "checkpoint.pt")   # weights_only=True inside
+    assert ckpt["epoch"] == 1 and ckpt["config"] == cfg.to_dict()
+    resumed = train(tiny_model(seed=99), data, cfg, device="cpu", out=tmp_path / "split", progress=False,
+                    resume=True)
+    assert len(resumed.history) == 3
+    for (name, a), b in zip(full.model.state_dict().items(), resumed.model.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
+    for a, b in zip(full.history, resumed.history, strict=True):
+        assert {k: a[k] for k in ("train_loss", "test_loss", "test_acc", "lr")} == \
+               {k: b[k] for k in ("train_loss", "test_loss", "test_acc", "lr")}
+
+
+def test_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(data, tmp_path):
+    model = tiny_model()
+    poison = {"on": False}
+    model.head.register_forward_hook(lambda m, i, o: o * float("nan") if poison["on"] else o)
+    good = {}
+
+    def after_epoch(record):
+        good["state"] = {k: v.clone() for k, v in model.state_dict().items()}
+        poison["on"] = True                                        # epoch 2 produces NaN logits
+
+    with pytest.raises(NonFiniteLossError, match="epoch 2.*last good checkpoint"):
+        train(model, data, tiny_cfg(), device="cpu", out=tmp_path, progress=False, callback=after_epoch)
+    ckpt = load_checkpoint(tmp_path / "checkpoint.pt")
+    assert ckpt["epoch"] == 1 and len(ckpt["history"]) == 1
+    for k, v in good["state"].items():
+        assert torch.equal(ckpt["model"][k], v) and bool(torch.isfinite(v.float()).all())
+
+
+def test_keyboard_interrupt_returns_the_model_and_history_so_far(data):
+    def stop(record):
+        if record["epoch"] == 2:
+            raise KeyboardInterrupt
+
+    result = train(tiny_model(), data, tiny_cfg(epochs=5), device="cpu", progress=False, callback=stop)
+    assert result.interrupted and [h["epoch"] for h in result.history] == [1, 2]
+    assert isinstance(result.model, torch.nn.Module)
+
+
+def test_a_tiny_time_budget_shortens_the_run_and_its_schedule(data):
+    result = train(tiny_model(), data, tiny_cfg(epochs=50, max_minutes=1e-4), device="cpu", progress=False)
+    assert len(result.history) == 1
+
+
+def test_resume_without_a_run_directory_is_refused(data):
+    with pytest.raises(ValueError, match="resume=True needs out"):
+        train(tiny_model(), data, tiny_cfg(), device="cpu", progress=False, resume=True)
+
+
+# ---- evaluation and looking inside -----------------------------------------------------------
+
+
+def test_evaluate_and_confusion_matrix_agree(data):
+    model = tiny_model()
+    res = evaluate(model, data.test_images, data.test_labels, batch_size=10, device="cpu", return_logits=True)
+    pred = res["logits"].argmax(1)
+    cm = confusion_matrix(pred, torch.as_tensor(data.test_labels))
+    assert res["logits"].shape == (32, 10) and int(cm.sum()) == 32
+    assert math.isclose(res["acc"], cm.trace().item() / 32)
+    assert math.isclose(res["loss"], F.cross_entropy(res["logits"], torch.as_tensor(data.test_labels)).item(),
+                        rel_tol=1e-5)
+
+
+def test_attention_weights_reproduce_the_blocks_attention_output():
+    model = tiny_model()
+    images = normalize(torch.randint(0, 256, (2, 32, 32, 3), dtype=torch.uint8))
+    for block in (0, 1):                                             # W-MSA, and the shifted one if any
+        attn = [m for m in model.modules() if type(m).__name__ == "WindowAttention"][block]
+        caught: dict = {}
+
+        def hook(m, args, out, caught=caught):
+            caught.update(x=args[0], mask=args[1], out=out)
+
+        handle = attn.register_forward_hook(hook)
+        weights = attention_weights(model, images, block)
+        handle.remove()
+        Bw, N, C = caught["x"].shape
+        torch.testing.assert_close(weights.sum(-1), torch.ones(Bw, attn.num_heads, N))
+        v = F.linear(caught["x"], attn.qkv.weight, attn.qkv.bias)[..., 2 * C:]
+        v = v.view(Bw, N, attn.num_heads, C // attn.num_heads).transpose(1, 2)
+        out = F.linear((weights @ v).transpose(1, 2).reshape(Bw, N, C), attn.proj.weight, attn.proj.bias)
+        torch.testing.assert_close(out, caught["out"], atol=1e-5, rtol=1e-4)
+    maps = attention_received(model, images)
+    assert maps.shape == (2, 2, 8, 8)                                # last block: 2 heads on the 8x8 grid
+    torch.testing.assert_close(maps.mean((-1, -2)), torch.full((2, 2), 1 / 16))
+    tables = relative_bias_tables(model)
+    assert [tuple(t.shape) for t in tables] == [(1, 7, 7), (2, 7, 7)]
+
+
+# ---- command line ----------------------------------------------------------------------------
+
+
+def test_cli_help_lists_the_options(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--help"])
+    assert e.value.code == 0
+    text = capsys.readouterr().out
+    assert all(opt in text for opt in ("--model", "--epochs", "--data-dir", "--out", "--resume", "--quick",
+                                       "--synthetic"))
+
+
+def test_cli_trains_stops_and_resumes_on_synthetic_data(tmp_path, capsys):
+    args = ["--quick", "--synthetic", "--out", str(tmp_path / "run"), "--epochs", "2", "--batch-size", "64",
+            "--train-subset", "128", "--test-subset", "64", "--max-minutes", "0", "--no-progress"]
+    assert main(args + ["--stop-after", "1"]) == 0
+    assert len(load_history(tmp_path / "run" / "history.json")["history"]) == 1
+    assert main(["--out", str(tmp_path / "run"), "--resume", "--synthetic", "--no-progress"]) == 0
+    saved = load_history(tmp_path / "run" / "history.json")
+    assert [h["epoch"] for h in saved["history"]] == [1, 2] and saved["model"] == "swin_micro"
+    assert "SYNTHETIC" in capsys.readouterr().out
+
+
+# ---- lesson 08 figures, widgets, exercises ---------------------------------------------------
+
+
+def test_lesson08_figures_draw(data):
+    from swinlab import viz
+
+    hist = [{"epoch": e, "train_loss": 2.0 / e, "train_acc": 0.1 * e, "test_loss": 2.1 / e, "test_acc": 0.1 * e,
+             "lr": 1e-3, "seconds": 1.0, "images_per_s": 10.0, "elapsed_s": 60.0 * e} for e in (1, 2, 3)]
+    assert len(viz.plot_history(hist, reference=hist, x="minutes").axes) == 3
+    fig, state = viz.draw_augmentation(data.train_images[:4], 4, "cutmix", 1.0, 0.0, seed=1,
+                                       classes=data.classes, labels=data.train_labels[:4])
+    assert state["mix"] == "cutmix" and 0 < state["lam"] <= 1 and state["changed"] > 0
+    assert viz.draw_augmentation(data.train_images[:4], 0, "none", 1.0, 0.0, seed=0)[1]["lam"] == 1.0
+    maps = np.random.default_rng(0).random((3, 2, 4, 4))
+    fig, state = viz.draw_attention(data.test_images[:3], maps, index=1, head=0)
+    assert state["peak"] == tuple(int(i) for i in np.unravel_index(maps[1, 0].argmax(), (4, 4)))
+
+
+def test_augmentation_explorer_redraws_when_a_slider_moves(data):
+    from swinlab.widgets import attention_explorer, augmentation_explorer
+
+    ex = augmentation_explorer(data.train_images[:3], data.train_labels[:3], data.classes)
+    assert ex.state["mix"] == "none" and ex.state["padding"] == 4
+    ex.controls["mix"].value = "mixup"
+    assert ex.state["mix"] == "mixup" and ex.state["lam"] < 1
+    ax = attention_explorer(data.test_images[:3], np.random.default_rng(0).random((3, 2, 4, 4)))
+    ax.controls["index"].value = 2
+    assert ax.state["index"] == 2
+
+
+def test_lesson08_checkers_accept_the_answer_and_explain_a_wrong_one(capsys):
+    assert check_lr_schedule(lr_at)
+    with pytest.raises(ExerciseError, match="warmup"):
+        check_lr_schedule(lambda s, t, w, p, m: p * s / w if s < w else lr_at(s, t, w, p, m))
+    with pytest.raises(ExerciseError, match="cosine"):
+        check_lr_schedule(lambda s, t, w, p, m: lr_at(s, t, w, p, m) if s < w else p * (1 - (s - w) / (t - w)))
+    assert check_soft_targets(soft_targets)
+    with pytest.raises(ExerciseError, match="sums to 1"):
+        check_soft_targets(lambda y, k, s: F.one_hot(y, k).float() * (1 - s) + s / (k - 1))
+    assert "Correct" in capsys.readouterr().out
