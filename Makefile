@@ -12,6 +12,10 @@ ifneq ($(shell uname -s 2>/dev/null),Darwin)
 LAB_FLAGS ?= --no-browser
 endif
 endif
+# Jupyter refuses to run as root (containers, cloud machines) unless told to.
+ifeq ($(shell id -u 2>/dev/null),0)
+LAB_FLAGS += --allow-root
+endif
 
 .PHONY: lab test notebooks lint clean
 
