@@ -13,7 +13,39 @@ from torch import nn
 
 from .relative_position import RelativePositionBias
 
-__all__ = ["window_attention", "WindowAttention"]
+__all__ = ["qkv_heads", "softmax_weights", "window_attention", "WindowAttention"]
+
+
+def qkv_heads(x: torch.Tensor, qkv_weight: torch.Tensor, qkv_bias: torch.Tensor | None,
+              num_heads: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Project tokens to queries, keys and values, split into heads: ``(B*nW, N, C)`` -> three
+    ``(B*nW, heads, N, C/heads)``."""
+    C = x.shape[-1]
+    if C % num_heads:
+        raise ValueError(f"C={C} channels cannot be split into {num_heads} heads: pick heads dividing {C}")
+    qkv = F.linear(x, qkv_weight, qkv_bias)                                   # B*nW, N, 3C
+    q, k, v = rearrange(qkv, "b n (three h d) -> three b h n d", three=3, h=num_heads)
+    return q, k, v
+
+
+def softmax_weights(q: torch.Tensor, k: torch.Tensor, bias: torch.Tensor,
+                    mask: torch.Tensor | None = None) -> torch.Tensor:
+    """``SoftMax(QK^T / sqrt(d) + B)``, plus the shift mask: ``q, k (B*nW, heads, N, d)``,
+    ``bias (heads, N, N)``, ``mask (nW, N, N)`` or ``None`` -> ``(B*nW, heads, N, N)``; rows sum to 1.
+
+    The steps and their order are the official implementation's: scale q, QK^T, add B, add the mask.
+    """
+    Bw, num_heads, N, head_dim = q.shape
+    q = q * head_dim ** -0.5
+    attn = q @ k.transpose(-2, -1)                                            # B*nW, heads, N, N
+    attn = attn + bias.unsqueeze(0)
+    if mask is not None:
+        nW = mask.shape[0]
+        if Bw % nW:
+            raise ValueError(f"{Bw} windows in the batch is not a multiple of the mask's {nW} windows")
+        attn = attn.view(Bw // nW, nW, num_heads, N, N) + mask.unsqueeze(1).unsqueeze(0)
+        attn = attn.view(-1, num_heads, N, N)
+    return attn.softmax(dim=-1)
 
 
 def window_attention(x: torch.Tensor, qkv_weight: torch.Tensor, qkv_bias: torch.Tensor | None,
@@ -28,31 +60,20 @@ def window_attention(x: torch.Tensor, qkv_weight: torch.Tensor, qkv_bias: torch.
     ``fused=True`` calls ``F.scaled_dot_product_attention`` with bias and mask folded into its float
     mask: the same function, rounded differently.
     """
-    Bw, N, C = x.shape
-    if C % num_heads:
-        raise ValueError(f"C={C} channels cannot be split into {num_heads} heads: pick heads dividing {C}")
-    head_dim = C // num_heads
-    scale = head_dim ** -0.5
-    qkv = F.linear(x, qkv_weight, qkv_bias)                                   # B*nW, N, 3C
-    q, k, v = rearrange(qkv, "b n (three h d) -> three b h n d", three=3, h=num_heads)  # B*nW, heads, N, d
-    if mask is not None:
-        nW = mask.shape[0]
-        if Bw % nW:
-            raise ValueError(f"{Bw} windows in the batch is not a multiple of the mask's {nW} windows")
+    q, k, v = qkv_heads(x, qkv_weight, qkv_bias, num_heads)                   # B*nW, heads, N, d
+    Bw, _, N, head_dim = q.shape
     if fused:
         attn_mask = bias.unsqueeze(0).to(q.dtype)                             # 1, heads, N, N
         if mask is not None:
+            nW = mask.shape[0]
+            if Bw % nW:
+                raise ValueError(f"{Bw} windows in the batch is not a multiple of the mask's {nW} windows")
             attn_mask = (attn_mask.unsqueeze(0) + mask[None, :, None].to(q.dtype)).view(1, nW, num_heads, N, N)
             attn_mask = attn_mask.expand(Bw // nW, -1, -1, -1, -1).reshape(Bw, num_heads, N, N)
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=attn_drop, scale=scale)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=attn_drop,
+                                             scale=head_dim ** -0.5)
     else:
-        q = q * scale
-        attn = q @ k.transpose(-2, -1)                                        # B*nW, heads, N, N
-        attn = attn + bias.unsqueeze(0)
-        if mask is not None:
-            attn = attn.view(Bw // nW, nW, num_heads, N, N) + mask.unsqueeze(1).unsqueeze(0)
-            attn = attn.view(-1, num_heads, N, N)
-        attn = attn.softmax(dim=-1)
+        attn = softmax_weights(q, k, bias, mask)                              # B*nW, heads, N, N
         if attn_drop:
             attn = F.dropout(attn, attn_drop)
         out = attn @ v                                                        # B*nW, heads, N, d

@@ -445,7 +445,7 @@ def attention_weights(model: nn.Module, images: torch.Tensor, block: int = -1) -
     stages (-1: the last one). Row ``q`` of a window's matrix says how query token ``q`` spreads its
     attention over the window's tokens (each row sums to 1).
     """
-    from .attention import WindowAttention
+    from .attention import WindowAttention, qkv_heads, softmax_weights
 
     modules = [m for m in model.modules() if isinstance(m, WindowAttention)]
     if not modules:
@@ -465,15 +465,8 @@ def attention_weights(model: nn.Module, images: torch.Tensor, block: int = -1) -
         handle.remove()
         model.train(was_training)
     x, mask = caught["x"].float(), caught["mask"]
-    Bw, N, C = x.shape
-    h = attn.num_heads
-    qkv = F.linear(x, attn.qkv.weight, attn.qkv.bias)                        # B*nW, N, 3C
-    q, k, _ = rearrange(qkv, "b n (three h d) -> three b h n d", three=3, h=h)
-    logits = (q * (C // h) ** -0.5) @ k.transpose(-2, -1) + attn.relative_bias()[None]   # B*nW, heads, N, N
-    if mask is not None:
-        nW = mask.shape[0]
-        logits = (logits.view(Bw // nW, nW, h, N, N) + mask.float()[None, :, None]).view(Bw, h, N, N)
-    return logits.softmax(-1)
+    q, k, _ = qkv_heads(x, attn.qkv.weight, attn.qkv.bias, attn.num_heads)   # B*nW, heads, N, d
+    return softmax_weights(q, k, attn.relative_bias(), None if mask is None else mask.float())
 
 
 @torch.no_grad()

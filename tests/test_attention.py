@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from swinlab.attention import WindowAttention, window_attention
+from swinlab.attention import WindowAttention, qkv_heads, softmax_weights, window_attention
 from swinlab.shift import MASK_VALUE, shift_mask
 
 
@@ -85,3 +85,16 @@ def test_bad_sizes_raise_value_errors_naming_them():
     attn = WindowAttention(8, 2, 2)
     with pytest.raises(ValueError, match="not a multiple of the mask's 4 windows"):
         attn(torch.randn(6, 4, 8), shift_mask(4, 4, 2, 1))
+
+
+def test_softmax_weights_rows_sum_to_one_and_masked_pairs_get_no_weight():
+    torch.manual_seed(0)
+    attn = WindowAttention(dim=8, window_size=2, num_heads=2)
+    x = torch.randn(2 * 4, 4, 8)                       # B=2 images, nW=4 windows of a 4x4 map, M=2
+    mask = shift_mask(4, 4, 2, 1)
+    q, k, _ = qkv_heads(x, attn.qkv.weight, attn.qkv.bias, attn.num_heads)
+    weights = softmax_weights(q, k, attn.relative_bias(), mask)
+    assert weights.shape == (8, 2, 4, 4)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(8, 2, 4))
+    masked = (mask != 0).repeat(2, 1, 1)[:, None].expand_as(weights)
+    assert masked.any() and weights[masked].max() < 1e-30
