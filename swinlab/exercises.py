@@ -35,6 +35,25 @@ def compare(name: str, got, expected: torch.Tensor, hint: str) -> None:
                             f"{expected[first].item():.4g}). {hint}")
 
 
+# ---- lesson 00: welcome ----------------------------------------------------------------------
+
+
+def check_token_counts(side: int, P: int, M: int, N, scores, windowed) -> bool:
+    """Lesson 00: tokens of a ``side x side`` image cut into ``P x P`` patches, the attention scores of
+    global attention over them (per head and layer), and of attention in ``M x M`` windows."""
+    expected_n = (side // P) ** 2
+    for name, got, want, hint in (
+            ("N", N, expected_n, f"an image of {side}x{side} pixels holds ({side}/{P})^2 patches of {P}x{P}"),
+            ("scores", scores, expected_n ** 2, "global attention compares every token with every token: N * N"),
+            ("windowed", windowed, expected_n * M * M, f"in a window each token meets only the M*M = {M * M} "
+                                                       "tokens of its window: N * M * M")):
+        if got is None:
+            raise ExerciseError(f"{name} is still None: fill it in. Hint: {hint}.")
+        if got != want:
+            raise ExerciseError(f"{name} = {got} is not right. Hint: {hint}.")
+    return passed(f"{N:,} tokens, {scores:,} global scores, {windowed:,} windowed: {scores // windowed}x fewer")
+
+
 # ---- lesson 01: patches ----------------------------------------------------------------------
 
 def check_patches_to_image(fn) -> bool:

@@ -109,3 +109,14 @@ def test_window_reverse_checker_accepts_the_inverse_and_rejects_a_transposed_ord
     assert exercises.check_window_reverse(right)
     with pytest.raises(ExerciseError, match="batch-major, then row-major"):
         exercises.check_window_reverse(column_major)
+
+
+def test_token_counts_checker_accepts_the_counts_and_names_what_is_wrong(capsys):
+    assert exercises.check_token_counts(384, 4, 12, 9216, 9216 ** 2, 9216 * 144)
+    assert "64x fewer" in capsys.readouterr().out
+    with pytest.raises(ExerciseError, match="N is still None"):
+        exercises.check_token_counts(384, 4, 12, None, None, None)
+    with pytest.raises(ExerciseError, match="scores = 9216 is not right"):
+        exercises.check_token_counts(384, 4, 12, 9216, 9216, 9216 * 144)
+    with pytest.raises(ExerciseError, match="windowed"):
+        exercises.check_token_counts(384, 4, 12, 9216, 9216 ** 2, 9216 * 12)
