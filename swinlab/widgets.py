@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import ipywidgets as widgets
+from IPython.core.interactiveshell import InteractiveShell
 from IPython.display import display
 
 from . import viz  # noqa: F401  (the explorers below draw with it)
@@ -40,9 +41,11 @@ class Explorer:
 
     def _redraw(self, change=None) -> None:
         self.figure, self.state = self.draw(**self.values())
-        with self.output:
-            self.output.clear_output(wait=True)
-            display(self.figure)
+        # Replace the shown figure by setting the Output widget's contents in one step, rather than
+        # capturing a display() call with ``with self.output:``: the capture routes messages through
+        # the running cell, which made headless notebook runs (nbclient) stall now and then.
+        data, metadata = InteractiveShell.instance().display_formatter.format(self.figure)
+        self.output.outputs = ({"output_type": "display_data", "data": data, "metadata": metadata},)
 
     def _ipython_display_(self) -> None:
         display(self.widget)
