@@ -28,17 +28,19 @@ def qkv_heads(x: torch.Tensor, qkv_weight: torch.Tensor, qkv_bias: torch.Tensor 
     return q, k, v
 
 
-def softmax_weights(q: torch.Tensor, k: torch.Tensor, bias: torch.Tensor,
+def softmax_weights(q: torch.Tensor, k: torch.Tensor, bias: torch.Tensor | None = None,
                     mask: torch.Tensor | None = None) -> torch.Tensor:
     """``SoftMax(QK^T / sqrt(d) + B)``, plus the shift mask: ``q, k (B*nW, heads, N, d)``,
-    ``bias (heads, N, N)``, ``mask (nW, N, N)`` or ``None`` -> ``(B*nW, heads, N, N)``; rows sum to 1.
+    ``bias (heads, N, N)`` or ``None``, ``mask (nW, N, N)`` or ``None`` -> ``(B*nW, heads, N, N)``;
+    rows sum to 1. Without bias and mask it is plain (global) attention, as lesson 09's ViT uses it.
 
     The steps and their order are the official implementation's: scale q, QK^T, add B, add the mask.
     """
     Bw, num_heads, N, head_dim = q.shape
     q = q * head_dim ** -0.5
     attn = q @ k.transpose(-2, -1)                                            # B*nW, heads, N, N
-    attn = attn + bias.unsqueeze(0)
+    if bias is not None:
+        attn = attn + bias.unsqueeze(0)
     if mask is not None:
         nW = mask.shape[0]
         if Bw % nW:

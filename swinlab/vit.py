@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
+from .attention import qkv_heads, softmax_weights
 from .complexity import vit_macs
 from .model import DropPath, Mlp, _init_weights, swin_cifar, swin_micro
 from .patches import PatchEmbed
@@ -42,17 +43,11 @@ def global_attention(x: torch.Tensor, qkv_weight: torch.Tensor, qkv_bias: torch.
     explicitly (the matrices PyTorch's FLOP counter sees on every device): the same function,
     rounded differently.
     """
-    B, N, C = x.shape
-    if C % num_heads:
-        raise ValueError(f"C={C} channels cannot be split into {num_heads} heads: pick heads dividing {C}")
-    scale = (C // num_heads) ** -0.5
-    qkv = F.linear(x, qkv_weight, qkv_bias)                                   # B, N, 3C
-    q, k, v = rearrange(qkv, "b n (three h d) -> three b h n d", three=3, h=num_heads)  # B, heads, N, d
+    q, k, v = qkv_heads(x, qkv_weight, qkv_bias, num_heads)                   # B, heads, N, d
     if fused:
-        out = F.scaled_dot_product_attention(q, k, v, dropout_p=attn_drop, scale=scale)
+        out = F.scaled_dot_product_attention(q, k, v, dropout_p=attn_drop, scale=q.shape[-1] ** -0.5)
     else:
-        attn = (q * scale) @ k.transpose(-2, -1)                              # B, heads, N, N
-        attn = attn.softmax(dim=-1)
+        attn = softmax_weights(q, k)                                          # B, heads, N, N
         if attn_drop:
             attn = F.dropout(attn, attn_drop)
         out = attn @ v                                                        # B, heads, N, d
