@@ -12,7 +12,8 @@
 | 08 training on CIFAR-10 | ``swinlab.data``, ``swinlab.train``, ``swinlab.bench`` |
 | 09 Swin vs ViT | ``swinlab.vit`` |
 
-Shared: ``swinlab.viz`` (figures), ``swinlab.widgets`` (slider explorers), ``swinlab.exercises`` (checkers).
+Each lesson's figures, slider explorers and exercise checkers live in its course file,
+``swinlab.course.lessonNN_<name>``; the idea modules above never import matplotlib, ipywidgets or the course layer.
 """
 
 import os

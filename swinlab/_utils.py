@@ -18,8 +18,7 @@ def pair(value: int | tuple[int, int] | list[int], name: str = "size") -> tuple[
         values = (value, value)
     for v in values:
         if isinstance(v, bool) or not isinstance(v, numbers.Integral):
-            raise ValueError(f"{name} must be a positive int or a pair of them, got {value!r} "
-                             f"({type(v).__name__})")
+            raise ValueError(f"{name} must be a positive int or a pair of them, got {value!r} ({type(v).__name__})")
         if v < 1:
             raise ValueError(f"{name} must be positive, got {value!r}")
     return int(values[0]), int(values[1])
@@ -37,13 +36,16 @@ def check_divisible(axis: str, length: int, size: int, what: str, symbol: str) -
     "H=30 is not divisible by window M=7: pad to 35 or pick M in {2, 3, 5, 6, 10, 15, 30}".
     """
     if size > length:
-        raise ValueError(f"{what} {symbol}={size} is larger than {axis}={length}: "
-                         f"pick {symbol} <= {length} or use a larger input")
+        raise ValueError(
+            f"{what} {symbol}={size} is larger than {axis}={length}: pick {symbol} <= {length} or use a larger input"
+        )
     if length % size:
         padded = -(-length // size) * size
         choices = ", ".join(map(str, divisors(length))) or "none (the length is 1)"
-        raise ValueError(f"{axis}={length} is not divisible by {what} {symbol}={size}: "
-                         f"pad to {padded} or pick {symbol} in {{{choices}}}")
+        raise ValueError(
+            f"{axis}={length} is not divisible by {what} {symbol}={size}: "
+            f"pad to {padded} or pick {symbol} in {{{choices}}}"
+        )
 
 
 def check_rank(x, rank: int, layout: str, name: str = "x") -> None:

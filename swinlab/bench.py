@@ -49,7 +49,7 @@ def peak_tflops(device_name: str) -> float | None:
         if "PCIE" in name:
             return PEAK_BF16_TFLOPS["H100 PCIe"]
         if "NVL" in name:
-            return None        # a different card (and clock); not in the table
+            return None  # a different card (and clock); not in the table
         return PEAK_BF16_TFLOPS["H100 SXM"]
     if "A100" in name:
         return PEAK_BF16_TFLOPS["A100"]
@@ -88,9 +88,18 @@ def _time(fn, steps: int, warmup: int, device: torch.device) -> float:
     return (time.perf_counter() - t0) / steps
 
 
-def benchmark(model: nn.Module, batch_size: int = 256, steps: int = 20, warmup: int = 5,
-              device: str | torch.device | None = None, amp: bool | None = None, compile: bool | None = None,
-              img_size: int = 32, num_classes: int = 10, infer_batch_size: int | None = None) -> dict[str, Any]:
+def benchmark(
+    model: nn.Module,
+    batch_size: int = 256,
+    steps: int = 20,
+    warmup: int = 5,
+    device: str | torch.device | None = None,
+    amp: bool | None = None,
+    compile: bool | None = None,
+    img_size: int = 32,
+    num_classes: int = 10,
+    infer_batch_size: int | None = None,
+) -> dict[str, Any]:
     """Measure one model: images ``(B, 3, img_size, img_size)`` of random values, random labels.
 
     -> dict with device, batch sizes, params, macs_per_image, train_images_per_s, infer_images_per_s,
@@ -103,8 +112,10 @@ def benchmark(model: nn.Module, batch_size: int = 256, steps: int = 20, warmup: 
     compile = device.type == "cuda" if compile is None else compile
     infer_batch_size = infer_batch_size or batch_size
     if min(batch_size, infer_batch_size, steps) < 1 or warmup < 0:
-        raise ValueError(f"batch sizes and steps must be >= 1 and warmup >= 0, got batch_size={batch_size}, "
-                         f"infer_batch_size={infer_batch_size}, steps={steps}, warmup={warmup}")
+        raise ValueError(
+            f"batch sizes and steps must be >= 1 and warmup >= 0, got batch_size={batch_size}, "
+            f"infer_batch_size={infer_batch_size}, steps={steps}, warmup={warmup}"
+        )
     model = model.to(device)
     macs = model_macs(model, img_size)
     run = torch.compile(model) if compile else model
@@ -147,22 +158,36 @@ def benchmark(model: nn.Module, batch_size: int = 256, steps: int = 20, warmup: 
     train_tflops = train_ips * 3 * 2 * macs / 1e12
     infer_tflops = infer_ips * 2 * macs / 1e12
     return {
-        "device": name, "batch_size": batch_size, "infer_batch_size": infer_batch_size, "img_size": img_size,
-        "params": sum(p.numel() for p in model.parameters()), "macs_per_image": macs, "amp": amp, "compile": compile,
-        "train_images_per_s": train_ips, "infer_images_per_s": infer_ips,
-        "train_tflops": train_tflops, "infer_tflops": infer_tflops, "peak_tflops": peak,
-        "train_mfu": train_tflops / peak if peak else None, "infer_mfu": infer_tflops / peak if peak else None,
-        "train_peak_memory_gb": train_mem, "infer_peak_memory_gb": infer_mem,
+        "device": name,
+        "batch_size": batch_size,
+        "infer_batch_size": infer_batch_size,
+        "img_size": img_size,
+        "params": sum(p.numel() for p in model.parameters()),
+        "macs_per_image": macs,
+        "amp": amp,
+        "compile": compile,
+        "train_images_per_s": train_ips,
+        "infer_images_per_s": infer_ips,
+        "train_tflops": train_tflops,
+        "infer_tflops": infer_tflops,
+        "peak_tflops": peak,
+        "train_mfu": train_tflops / peak if peak else None,
+        "infer_mfu": infer_tflops / peak if peak else None,
+        "train_peak_memory_gb": train_mem,
+        "infer_peak_memory_gb": infer_mem,
     }
 
 
 def format_table(results: Sequence[dict[str, Any]]) -> str:
     """The results of :func:`benchmark` (one per model) as a plain-text table."""
+
     def fmt(v: Any, spec: str) -> str:
         return "-" if v is None else format(v, spec)
 
-    head = (f"{'model':<12} {'batch':>6} {'params':>8} {'GMACs/img':>9} {'train img/s':>12} {'infer img/s':>12} "
-            f"{'train TFLOP/s':>13} {'MFU':>6} {'infer TFLOP/s':>13} {'MFU':>6} {'mem GB':>7}")
+    head = (
+        f"{'model':<12} {'batch':>6} {'params':>8} {'GMACs/img':>9} {'train img/s':>12} {'infer img/s':>12} "
+        f"{'train TFLOP/s':>13} {'MFU':>6} {'infer TFLOP/s':>13} {'MFU':>6} {'mem GB':>7}"
+    )
     lines = [head, "-" * len(head)]
     for r in results:
         lines.append(
@@ -170,7 +195,8 @@ def format_table(results: Sequence[dict[str, Any]]) -> str:
             f"{r['macs_per_image'] / 1e9:>9.3f} "
             f"{r['train_images_per_s']:>12,.0f} {r['infer_images_per_s']:>12,.0f} {fmt(r['train_tflops'], '.3g'):>13} "
             f"{fmt(r['train_mfu'], '.1%'):>6} {fmt(r['infer_tflops'], '.3g'):>13} {fmt(r['infer_mfu'], '.1%'):>6} "
-            f"{fmt(r['train_peak_memory_gb'], '.2f'):>7}")
+            f"{fmt(r['train_peak_memory_gb'], '.2f'):>7}"
+        )
     return "\n".join(lines)
 
 
@@ -178,8 +204,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``python -m swinlab.bench --help``: measure models, print a table, optionally write JSON."""
     from .train import MODELS, build_model
 
-    p = argparse.ArgumentParser(prog="python -m swinlab.bench",
-                                description="Training and inference throughput, TFLOP/s, MFU and memory of models.")
+    p = argparse.ArgumentParser(
+        prog="python -m swinlab.bench",
+        description="Training and inference throughput, TFLOP/s, MFU and memory of models.",
+    )
     p.add_argument("--model", nargs="+", default=["swin_cifar"], choices=sorted(MODELS))
     p.add_argument("--batch-size", type=int, default=512)
     p.add_argument("--infer-batch-size", type=int, default=None)
@@ -190,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--compile", dest="compile", action="store_true", default=None)
     p.add_argument("--no-compile", dest="compile", action="store_false")
     p.add_argument("--no-amp", dest="amp", action="store_false", default=None)
-    p.add_argument("--model-kwargs", default="{}", help='JSON passed to the model builder, e.g. \'{"embed_dim": 16}\'')
+    p.add_argument("--model-kwargs", default="{}", help="JSON passed to the model builder, e.g. '{\"embed_dim\": 16}'")
     p.add_argument("--out", default=None, help="write the results as JSON here")
     args = p.parse_args(argv)
     kwargs = json.loads(args.model_kwargs)
@@ -200,8 +228,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         kw = dict(kwargs)
         if args.img_size != 32:
             kw.setdefault("img_size", args.img_size)
-        r = benchmark(build_model(name, **kw), args.batch_size, args.steps, args.warmup, args.device, args.amp,
-                      args.compile, args.img_size, infer_batch_size=args.infer_batch_size)
+        r = benchmark(
+            build_model(name, **kw),
+            args.batch_size,
+            args.steps,
+            args.warmup,
+            args.device,
+            args.amp,
+            args.compile,
+            args.img_size,
+            infer_batch_size=args.infer_batch_size,
+        )
         results.append({"model": name, **r})
     print(format_table(results))
     print(f"device: {results[0]['device']}; peak bf16 TFLOP/s: {results[0]['peak_tflops'] or 'unknown (no MFU)'}")

@@ -14,8 +14,17 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-__all__ = ["msa_flops", "wmsa_flops", "msa_terms", "wmsa_terms", "count_flops", "swin_macs", "vit_macs",
-           "measure_seconds", "loglog_slope"]
+__all__ = [
+    "msa_flops",
+    "wmsa_flops",
+    "msa_terms",
+    "wmsa_terms",
+    "count_flops",
+    "swin_macs",
+    "vit_macs",
+    "measure_seconds",
+    "loglog_slope",
+]
 
 
 def _check_positive(**sizes: int) -> None:
@@ -110,8 +119,16 @@ def loglog_slope(sizes: Sequence[float], values: Sequence[float]) -> float:
     return float(np.polyfit(np.log(x), np.log(y), 1)[0])
 
 
-def swin_macs(img_size: int | tuple[int, int], patch_size: int, in_chans: int, embed_dim: int,
-              depths: Sequence[int], windows: Sequence[int], mlp_ratio: float, num_classes: int) -> dict[str, int]:
+def swin_macs(
+    img_size: int | tuple[int, int],
+    patch_size: int,
+    in_chans: int,
+    embed_dim: int,
+    depths: Sequence[int],
+    windows: Sequence[int],
+    mlp_ratio: float,
+    num_classes: int,
+) -> dict[str, int]:
     """Multiply-accumulates of a whole Swin Transformer: every matrix multiply and convolution.
 
     ``windows[i]`` is the window stage ``i`` really uses (see ``swinlab.shift.window_and_shift``).
@@ -120,8 +137,13 @@ def swin_macs(img_size: int | tuple[int, int], patch_size: int, in_chans: int, e
     """
     H, W = (img_size, img_size) if isinstance(img_size, int) else img_size
     h, w, C = H // patch_size, W // patch_size, embed_dim
-    macs = {"patch_embed": h * w * patch_size * patch_size * in_chans * C, "attention": 0, "mlp": 0,
-            "merging": 0, "head": 0}
+    macs = {
+        "patch_embed": h * w * patch_size * patch_size * in_chans * C,
+        "attention": 0,
+        "mlp": 0,
+        "merging": 0,
+        "head": 0,
+    }
     hidden = lambda c: int(c * mlp_ratio)
     for i, (depth, M) in enumerate(zip(depths, windows, strict=True)):
         macs["attention"] += depth * wmsa_flops(h, w, C, M)
@@ -135,8 +157,16 @@ def swin_macs(img_size: int | tuple[int, int], patch_size: int, in_chans: int, e
     return macs
 
 
-def vit_macs(img_size: int | tuple[int, int], patch_size: int, in_chans: int, embed_dim: int, depth: int,
-             mlp_ratio: float, num_classes: int, cls_token: bool = True) -> dict[str, int]:
+def vit_macs(
+    img_size: int | tuple[int, int],
+    patch_size: int,
+    in_chans: int,
+    embed_dim: int,
+    depth: int,
+    mlp_ratio: float,
+    num_classes: int,
+    cls_token: bool = True,
+) -> dict[str, int]:
     """Multiply-accumulates of a ViT: patch embedding, ``depth`` blocks of global MSA + MLP, head.
 
     Attention is global over ``n`` tokens (the patches, plus the [CLS] token when present):
@@ -145,9 +175,11 @@ def vit_macs(img_size: int | tuple[int, int], patch_size: int, in_chans: int, em
     H, W = (img_size, img_size) if isinstance(img_size, int) else img_size
     patches = (H // patch_size) * (W // patch_size)
     n, C = patches + int(cls_token), embed_dim
-    macs = {"patch_embed": patches * patch_size * patch_size * in_chans * C,
-            "attention": depth * (4 * n * C * C + 2 * n * n * C),
-            "mlp": depth * 2 * n * C * int(C * mlp_ratio),
-            "head": C * num_classes}
+    macs = {
+        "patch_embed": patches * patch_size * patch_size * in_chans * C,
+        "attention": depth * (4 * n * C * C + 2 * n * n * C),
+        "mlp": depth * 2 * n * C * int(C * mlp_ratio),
+        "head": C * num_classes,
+    }
     macs["total"] = sum(macs.values())
     return macs

@@ -24,13 +24,15 @@ def merge_neighbours(x: torch.Tensor) -> torch.Tensor:
     check_rank(x, 4, "(B, H, W, C)")
     _, H, W, _ = x.shape
     if H % 2 or W % 2:
-        raise ValueError(f"patch merging needs an even grid, got H={H}, W={W}: "
-                         f"pad to {H + H % 2}x{W + W % 2} or change the image size or patch size")
-    x0 = x[:, 0::2, 0::2, :]   # B, H/2, W/2, C
+        raise ValueError(
+            f"patch merging needs an even grid, got H={H}, W={W}: "
+            f"pad to {H + H % 2}x{W + W % 2} or change the image size or patch size"
+        )
+    x0 = x[:, 0::2, 0::2, :]  # B, H/2, W/2, C
     x1 = x[:, 1::2, 0::2, :]
     x2 = x[:, 0::2, 1::2, :]
     x3 = x[:, 1::2, 1::2, :]
-    return torch.cat([x0, x1, x2, x3], dim=-1)   # B, H/2, W/2, 4C
+    return torch.cat([x0, x1, x2, x3], dim=-1)  # B, H/2, W/2, 4C
 
 
 class PatchMerging(nn.Module):

@@ -26,8 +26,20 @@ from .patches import PatchEmbed
 from .shift import cyclic_shift, reverse_cyclic_shift, shift_mask, window_and_shift
 from .windows import window_partition, window_reverse
 
-__all__ = ["DropPath", "Mlp", "SwinBlock", "SwinStage", "SwinTransformer", "swin_t", "swin_s", "swin_b",
-           "swin_cifar", "swin_micro", "load_official", "OFFICIAL_URLS"]
+__all__ = [
+    "DropPath",
+    "Mlp",
+    "SwinBlock",
+    "SwinStage",
+    "SwinTransformer",
+    "swin_t",
+    "swin_s",
+    "swin_b",
+    "swin_cifar",
+    "swin_micro",
+    "load_official",
+    "OFFICIAL_URLS",
+]
 
 #: Where the authors published the ImageNet-1K checkpoints of the paper's models.
 OFFICIAL_URLS = {
@@ -50,7 +62,7 @@ class DropPath(nn.Module):
         keep = 1.0 - self.p
         mask = x.new_empty((x.shape[0],) + (1,) * (x.dim() - 1)).bernoulli_(keep)
         if keep > 0.0:
-            mask.div_(keep)      # scale the mask, not x: the official order (and no 0/0 when p = 1)
+            mask.div_(keep)  # scale the mask, not x: the official order (and no 0/0 when p = 1)
         return x * mask
 
     def extra_repr(self) -> str:
@@ -79,9 +91,20 @@ class SwinBlock(nn.Module):
     window and no shift, as in the official model).
     """
 
-    def __init__(self, dim: int, input_resolution: tuple[int, int], num_heads: int, window_size: int = 7,
-                 shift_size: int = 0, mlp_ratio: float = 4.0, qkv_bias: bool = True, drop: float = 0.0,
-                 attn_drop: float = 0.0, drop_path: float = 0.0, fused: bool | None = None) -> None:
+    def __init__(
+        self,
+        dim: int,
+        input_resolution: tuple[int, int],
+        num_heads: int,
+        window_size: int = 7,
+        shift_size: int = 0,
+        mlp_ratio: float = 4.0,
+        qkv_bias: bool = True,
+        drop: float = 0.0,
+        attn_drop: float = 0.0,
+        drop_path: float = 0.0,
+        fused: bool | None = None,
+    ) -> None:
         super().__init__()
         self.dim, self.input_resolution = dim, tuple(input_resolution)
         self.window_size, self.shift_size = window_and_shift(self.input_resolution, window_size, shift_size)
@@ -105,17 +128,17 @@ class SwinBlock(nn.Module):
         shortcut = x
         x = self.norm1(x)
         if s:
-            x = cyclic_shift(x, s)                                            # B, H, W, C
-        windows = window_partition(x, M).reshape(-1, M * M, C)               # B*nW, M*M, C
+            x = cyclic_shift(x, s)  # B, H, W, C
+        windows = window_partition(x, M).reshape(-1, M * M, C)  # B*nW, M*M, C
         mask = self.attention_mask(H, W, x.device)
         if mask is not None:
             mask = mask.to(x.dtype)
-        windows = self.attn(windows, mask)                                    # B*nW, M*M, C
-        x = window_reverse(windows.reshape(-1, M, M, C), M, H, W)            # B, H, W, C
+        windows = self.attn(windows, mask)  # B*nW, M*M, C
+        x = window_reverse(windows.reshape(-1, M, M, C), M, H, W)  # B, H, W, C
         if s:
             x = reverse_cyclic_shift(x, s)
-        x = shortcut + self.drop_path(x)                                      # z_hat = W-MSA(LN(z)) + z
-        return x + self.drop_path(self.mlp(self.norm2(x)))                    # z = MLP(LN(z_hat)) + z_hat
+        x = shortcut + self.drop_path(x)  # z_hat = W-MSA(LN(z)) + z
+        return x + self.drop_path(self.mlp(self.norm2(x)))  # z = MLP(LN(z_hat)) + z_hat
 
 
 class SwinStage(nn.Module):
@@ -124,16 +147,41 @@ class SwinStage(nn.Module):
     ``(B, H, W, C) -> (B, H/2, W/2, 2C)`` with merging, ``(B, H, W, C)`` without.
     """
 
-    def __init__(self, dim: int, input_resolution: tuple[int, int], depth: int, num_heads: int,
-                 window_size: int, mlp_ratio: float = 4.0, qkv_bias: bool = True, drop: float = 0.0,
-                 attn_drop: float = 0.0, drop_path: Sequence[float] | float = 0.0, downsample: bool = False,
-                 fused: bool | None = None) -> None:
+    def __init__(
+        self,
+        dim: int,
+        input_resolution: tuple[int, int],
+        depth: int,
+        num_heads: int,
+        window_size: int,
+        mlp_ratio: float = 4.0,
+        qkv_bias: bool = True,
+        drop: float = 0.0,
+        attn_drop: float = 0.0,
+        drop_path: Sequence[float] | float = 0.0,
+        downsample: bool = False,
+        fused: bool | None = None,
+    ) -> None:
         super().__init__()
         drop_path = list(drop_path) if isinstance(drop_path, Sequence) else [drop_path] * depth
-        self.blocks = nn.ModuleList([
-            SwinBlock(dim, input_resolution, num_heads, window_size, 0 if i % 2 == 0 else window_size // 2,
-                      mlp_ratio, qkv_bias, drop, attn_drop, drop_path[i], fused)
-            for i in range(depth)])
+        self.blocks = nn.ModuleList(
+            [
+                SwinBlock(
+                    dim,
+                    input_resolution,
+                    num_heads,
+                    window_size,
+                    0 if i % 2 == 0 else window_size // 2,
+                    mlp_ratio,
+                    qkv_bias,
+                    drop,
+                    attn_drop,
+                    drop_path[i],
+                    fused,
+                )
+                for i in range(depth)
+            ]
+        )
         self.downsample = PatchMerging(dim) if downsample else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -149,46 +197,82 @@ class SwinTransformer(nn.Module):
     LayerNorm, the mean over all tokens and a linear head.
     """
 
-    def __init__(self, img_size: int = 224, patch_size: int = 4, in_chans: int = 3, num_classes: int = 1000,
-                 embed_dim: int = 96, depths: Sequence[int] = (2, 2, 6, 2), num_heads: Sequence[int] = (3, 6, 12, 24),
-                 window_size: int = 7, mlp_ratio: float = 4.0, qkv_bias: bool = True, drop_rate: float = 0.0,
-                 attn_drop_rate: float = 0.0, drop_path_rate: float = 0.1, patch_norm: bool = True,
-                 fused: bool | None = None) -> None:
+    def __init__(
+        self,
+        img_size: int = 224,
+        patch_size: int = 4,
+        in_chans: int = 3,
+        num_classes: int = 1000,
+        embed_dim: int = 96,
+        depths: Sequence[int] = (2, 2, 6, 2),
+        num_heads: Sequence[int] = (3, 6, 12, 24),
+        window_size: int = 7,
+        mlp_ratio: float = 4.0,
+        qkv_bias: bool = True,
+        drop_rate: float = 0.0,
+        attn_drop_rate: float = 0.0,
+        drop_path_rate: float = 0.1,
+        patch_norm: bool = True,
+        fused: bool | None = None,
+    ) -> None:
         super().__init__()
         if len(depths) != len(num_heads):
             raise ValueError(f"depths {tuple(depths)} and num_heads {tuple(num_heads)} must have one entry per stage")
-        self.config = dict(img_size=img_size, patch_size=patch_size, in_chans=in_chans, num_classes=num_classes,
-                           embed_dim=embed_dim, depths=tuple(depths), num_heads=tuple(num_heads),
-                           window_size=window_size, mlp_ratio=mlp_ratio)
+        self.config = dict(
+            img_size=img_size,
+            patch_size=patch_size,
+            in_chans=in_chans,
+            num_classes=num_classes,
+            embed_dim=embed_dim,
+            depths=tuple(depths),
+            num_heads=tuple(num_heads),
+            window_size=window_size,
+            mlp_ratio=mlp_ratio,
+        )
         self.num_classes, self.num_layers = num_classes, len(depths)
         self.num_features = embed_dim * 2 ** (self.num_layers - 1)
         self.patch_embed = PatchEmbed(patch_size, in_chans, embed_dim, norm=patch_norm)
         self.pos_drop = nn.Dropout(drop_rate)
         grid = (img_size // patch_size, img_size // patch_size)
         if grid[0] % 2 ** (self.num_layers - 1):
-            raise ValueError(f"img_size={img_size} with patch_size={patch_size} gives a {grid[0]}x{grid[1]} grid that "
-                             f"cannot be halved {self.num_layers - 1} times: use img_size divisible by "
-                             f"{patch_size * 2 ** (self.num_layers - 1)}")
+            raise ValueError(
+                f"img_size={img_size} with patch_size={patch_size} gives a {grid[0]}x{grid[1]} grid that "
+                f"cannot be halved {self.num_layers - 1} times: use img_size divisible by "
+                f"{patch_size * 2 ** (self.num_layers - 1)}"
+            )
         dpr = torch.linspace(0, drop_path_rate, sum(depths), device="cpu").tolist()  # stochastic depth grows with depth
         self.layers = nn.ModuleList()
         for i, (depth, heads) in enumerate(zip(depths, num_heads, strict=True)):
-            res = (grid[0] // 2 ** i, grid[1] // 2 ** i)
-            self.layers.append(SwinStage(embed_dim * 2 ** i, res, depth, heads, window_size, mlp_ratio, qkv_bias,
-                                         drop_rate, attn_drop_rate, dpr[sum(depths[:i]):sum(depths[:i + 1])],
-                                         downsample=i < self.num_layers - 1, fused=fused))
+            res = (grid[0] // 2**i, grid[1] // 2**i)
+            self.layers.append(
+                SwinStage(
+                    embed_dim * 2**i,
+                    res,
+                    depth,
+                    heads,
+                    window_size,
+                    mlp_ratio,
+                    qkv_bias,
+                    drop_rate,
+                    attn_drop_rate,
+                    dpr[sum(depths[:i]) : sum(depths[: i + 1])],
+                    downsample=i < self.num_layers - 1,
+                    fused=fused,
+                )
+            )
         self.norm = nn.LayerNorm(self.num_features)
         self.head = nn.Linear(self.num_features, num_classes) if num_classes > 0 else nn.Identity()
         self.apply(_init_weights)
 
     def forward_features(self, images: torch.Tensor) -> torch.Tensor:
         """``(B, in_chans, H, W) -> (B, H/(P*2^(S-1)), W/(P*2^(S-1)), num_features)``, after the final norm."""
-        x = self.pos_drop(self.patch_embed(images))                           # B, H/P, W/P, C
+        x = self.pos_drop(self.patch_embed(images))  # B, H/P, W/P, C
         for layer in self.layers:
             x = layer(x)
         return self.norm(x)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        x = self.forward_features(images).mean(dim=(1, 2))                   # B, num_features
+        x = self.forward_features(images).mean(dim=(1, 2))  # B, num_features
         return self.head(x)
 
     def stage_windows(self) -> list[int]:
@@ -198,8 +282,16 @@ class SwinTransformer(nn.Module):
     def macs(self, img_size: int | None = None) -> dict[str, int]:
         """Multiply-accumulates of one forward pass, per part and ``total`` (see ``complexity.swin_macs``)."""
         c = self.config
-        return swin_macs(img_size or c["img_size"], c["patch_size"], c["in_chans"], c["embed_dim"], c["depths"],
-                         self.stage_windows(), c["mlp_ratio"], c["num_classes"])
+        return swin_macs(
+            img_size or c["img_size"],
+            c["patch_size"],
+            c["in_chans"],
+            c["embed_dim"],
+            c["depths"],
+            self.stage_windows(),
+            c["mlp_ratio"],
+            c["num_classes"],
+        )
 
 
 def _init_weights(m: nn.Module) -> None:
@@ -216,36 +308,61 @@ def _init_weights(m: nn.Module) -> None:
 
 def swin_t(**kwargs) -> SwinTransformer:
     """Swin-T: C=96, depths 2-2-6-2, heads 3-6-12-24, 224x224, ImageNet-1K (28.3M parameters, 4.5G MACs)."""
-    return SwinTransformer(**{"embed_dim": 96, "depths": (2, 2, 6, 2), "num_heads": (3, 6, 12, 24),
-                              "drop_path_rate": 0.2, **kwargs})
+    return SwinTransformer(
+        **{"embed_dim": 96, "depths": (2, 2, 6, 2), "num_heads": (3, 6, 12, 24), "drop_path_rate": 0.2, **kwargs}
+    )
 
 
 def swin_s(**kwargs) -> SwinTransformer:
     """Swin-S: C=96, depths 2-2-18-2, heads 3-6-12-24, 224x224, ImageNet-1K (49.6M, 8.7G)."""
-    return SwinTransformer(**{"embed_dim": 96, "depths": (2, 2, 18, 2), "num_heads": (3, 6, 12, 24),
-                              "drop_path_rate": 0.3, **kwargs})
+    return SwinTransformer(
+        **{"embed_dim": 96, "depths": (2, 2, 18, 2), "num_heads": (3, 6, 12, 24), "drop_path_rate": 0.3, **kwargs}
+    )
 
 
 def swin_b(**kwargs) -> SwinTransformer:
     """Swin-B: C=128, depths 2-2-18-2, heads 4-8-16-32, 224x224, ImageNet-1K (87.8M, 15.4G)."""
-    return SwinTransformer(**{"embed_dim": 128, "depths": (2, 2, 18, 2), "num_heads": (4, 8, 16, 32),
-                              "drop_path_rate": 0.5, **kwargs})
+    return SwinTransformer(
+        **{"embed_dim": 128, "depths": (2, 2, 18, 2), "num_heads": (4, 8, 16, 32), "drop_path_rate": 0.5, **kwargs}
+    )
 
 
 def swin_cifar(**kwargs) -> SwinTransformer:
     """The from-scratch CIFAR-10 Swin of the literature: 32x32, patch 2, window 4, C=96, depths 2-6-4,
     heads 3-6-12, MLP ratio 2, 10 classes (7.05M parameters)."""
-    return SwinTransformer(**{"img_size": 32, "patch_size": 2, "num_classes": 10, "embed_dim": 96,
-                              "depths": (2, 6, 4), "num_heads": (3, 6, 12), "window_size": 4, "mlp_ratio": 2.0,
-                              "drop_path_rate": 0.1, **kwargs})
+    return SwinTransformer(
+        **{
+            "img_size": 32,
+            "patch_size": 2,
+            "num_classes": 10,
+            "embed_dim": 96,
+            "depths": (2, 6, 4),
+            "num_heads": (3, 6, 12),
+            "window_size": 4,
+            "mlp_ratio": 2.0,
+            "drop_path_rate": 0.1,
+            **kwargs,
+        }
+    )
 
 
 def swin_micro(**kwargs) -> SwinTransformer:
     """A small Swin that trains on a laptop CPU in minutes: 32x32, patch 2, window 4, C=32, depths 2-2-2,
     heads 2-4-8, MLP ratio 2, 10 classes."""
-    return SwinTransformer(**{"img_size": 32, "patch_size": 2, "num_classes": 10, "embed_dim": 32,
-                              "depths": (2, 2, 2), "num_heads": (2, 4, 8), "window_size": 4, "mlp_ratio": 2.0,
-                              "drop_path_rate": 0.0, **kwargs})
+    return SwinTransformer(
+        **{
+            "img_size": 32,
+            "patch_size": 2,
+            "num_classes": 10,
+            "embed_dim": 32,
+            "depths": (2, 2, 2),
+            "num_heads": (2, 4, 8),
+            "window_size": 4,
+            "mlp_ratio": 2.0,
+            "drop_path_rate": 0.0,
+            **kwargs,
+        }
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -284,8 +401,10 @@ def _read_checkpoint(source: str | os.PathLike | Mapping) -> Mapping:
     try:
         return torch.load(source, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        raise ValueError(f"refusing to load {source}: it is not a plain tensor checkpoint and would run code "
-                         f"when unpickled ({str(e).splitlines()[0]}). Only load checkpoints you trust.") from None
+        raise ValueError(
+            f"refusing to load {source}: it is not a plain tensor checkpoint and would run code "
+            f"when unpickled ({str(e).splitlines()[0]}). Only load checkpoints you trust."
+        ) from None
 
 
 def load_official(model: SwinTransformer, source: str | os.PathLike | Mapping) -> SwinTransformer:
@@ -307,14 +426,20 @@ def load_official(model: SwinTransformer, source: str | os.PathLike | Mapping) -
     missing = sorted(set(own) - set(theirs))
     unexpected = sorted(set(theirs) - set(own))
     if missing or unexpected:
-        raise ValueError(f"the checkpoint does not match this model: missing {missing[:5]}"
-                         f"{' ...' if len(missing) > 5 else ''} ({len(missing)}), unexpected {unexpected[:5]}"
-                         f"{' ...' if len(unexpected) > 5 else ''} ({len(unexpected)}). "
-                         f"Build the configuration the checkpoint was trained with (e.g. swin_t() for swin_tiny).")
-    wrong = [f"{k}: checkpoint {tuple(theirs[k].shape)} vs model {tuple(v.shape)}"
-             for k, v in own.items() if theirs[k].shape != v.shape]
+        raise ValueError(
+            f"the checkpoint does not match this model: missing {missing[:5]}"
+            f"{' ...' if len(missing) > 5 else ''} ({len(missing)}), unexpected {unexpected[:5]}"
+            f"{' ...' if len(unexpected) > 5 else ''} ({len(unexpected)}). "
+            f"Build the configuration the checkpoint was trained with (e.g. swin_t() for swin_tiny)."
+        )
+    wrong = [
+        f"{k}: checkpoint {tuple(theirs[k].shape)} vs model {tuple(v.shape)}"
+        for k, v in own.items()
+        if theirs[k].shape != v.shape
+    ]
     if wrong:
-        raise ValueError("mis-shaped weights (wrong configuration, e.g. num_classes or window_size?): "
-                         + "; ".join(wrong[:5]))
+        raise ValueError(
+            "mis-shaped weights (wrong configuration, e.g. num_classes or window_size?): " + "; ".join(wrong[:5])
+        )
     model.load_state_dict(theirs, strict=False)
     return model

@@ -36,8 +36,10 @@ def patches_to_image(patches: torch.Tensor, patch_size: int | tuple[int, int]) -
     check_rank(patches, 4, "(B, H/P, W/P, P*P*C)", "patches")
     ph, pw = pair(patch_size, "patch_size")
     if patches.shape[-1] % (ph * pw):
-        raise ValueError(f"the last dimension {patches.shape[-1]} is not P*P*C for patch size {(ph, pw)}: "
-                         f"it must be a multiple of {ph * pw}")
+        raise ValueError(
+            f"the last dimension {patches.shape[-1]} is not P*P*C for patch size {(ph, pw)}: "
+            f"it must be a multiple of {ph * pw}"
+        )
     return rearrange(patches, "b h w (p1 p2 c) -> b (h p1) (w p2) c", p1=ph, p2=pw)
 
 
@@ -48,8 +50,9 @@ class PatchEmbed(nn.Module):
     keeps every feature map). Parameter names follow the official checkpoints: ``proj``, ``norm``.
     """
 
-    def __init__(self, patch_size: int | tuple[int, int] = 4, in_chans: int = 3, embed_dim: int = 96,
-                 norm: bool = True) -> None:
+    def __init__(
+        self, patch_size: int | tuple[int, int] = 4, in_chans: int = 3, embed_dim: int = 96, norm: bool = True
+    ) -> None:
         super().__init__()
         self.patch_size = pair(patch_size, "patch_size")
         self.in_chans, self.embed_dim = in_chans, embed_dim
@@ -59,13 +62,15 @@ class PatchEmbed(nn.Module):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         check_rank(images, 4, "(B, C, H, W)", "images")
         if images.shape[1] != self.in_chans:
-            raise ValueError(f"images have {images.shape[1]} channels but PatchEmbed expects "
-                             f"in_chans={self.in_chans}: pass (B, {self.in_chans}, H, W) images")
+            raise ValueError(
+                f"images have {images.shape[1]} channels but PatchEmbed expects "
+                f"in_chans={self.in_chans}: pass (B, {self.in_chans}, H, W) images"
+            )
         _, _, H, W = images.shape
         check_divisible("H", H, self.patch_size[0], "patch", "P")
         check_divisible("W", W, self.patch_size[1], "patch", "P")
-        x = self.proj(images)                      # B, C, H/P, W/P
-        x = rearrange(x, "b c h w -> b h w c")     # B, H/P, W/P, C
+        x = self.proj(images)  # B, C, H/P, W/P
+        x = rearrange(x, "b c h w -> b h w c")  # B, H/P, W/P, C
         if self.norm is not None:
             x = self.norm(x)
         return x

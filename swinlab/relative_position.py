@@ -24,7 +24,7 @@ def relative_coordinates(window_size: int | tuple[int, int]) -> tuple[torch.Tens
     """
     mh, mw = pair(window_size, "window_size")
     rows, cols = torch.meshgrid(torch.arange(mh), torch.arange(mw), indexing="ij")
-    rows, cols = rows.flatten(), cols.flatten()          # Mh*Mw each: token i sits at (rows[i], cols[i])
+    rows, cols = rows.flatten(), cols.flatten()  # Mh*Mw each: token i sits at (rows[i], cols[i])
     return rows[:, None] - rows[None, :], cols[:, None] - cols[None, :]
 
 
@@ -37,8 +37,8 @@ def relative_position_index(window_size: int | tuple[int, int]) -> torch.Tensor:
     """
     mh, mw = pair(window_size, "window_size")
     dy, dx = relative_coordinates((mh, mw))
-    dy, dx = dy + (mh - 1), dx + (mw - 1)                # step 1: 0 .. 2M-2 on each axis
-    return dy * (2 * mw - 1) + dx                        # step 2: one number per (dy, dx) pair
+    dy, dx = dy + (mh - 1), dx + (mw - 1)  # step 1: 0 .. 2M-2 on each axis
+    return dy * (2 * mw - 1) + dx  # step 2: one number per (dy, dx) pair
 
 
 def relative_position_bias(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
@@ -49,8 +49,10 @@ def relative_position_bias(table: torch.Tensor, index: torch.Tensor) -> torch.Te
     if table.dim() != 2:
         raise ValueError(f"table must be 2-D (nTable, heads), got shape {tuple(table.shape)}")
     if index.dim() != 2 or index.shape[0] != index.shape[1]:
-        raise ValueError(f"index must be square (N, N) with N = M*M tokens, got shape {tuple(index.shape)}: "
-                         "build it with relative_position_index(M)")
+        raise ValueError(
+            f"index must be square (N, N) with N = M*M tokens, got shape {tuple(index.shape)}: "
+            "build it with relative_position_index(M)"
+        )
     n = index.shape[0]
     return table[index.reshape(-1)].reshape(n, n, -1).permute(2, 0, 1).contiguous()
 

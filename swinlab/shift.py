@@ -13,8 +13,16 @@ import torch
 from ._utils import check_divisible, check_rank, pair
 from .windows import window_partition
 
-__all__ = ["cyclic_shift", "reverse_cyclic_shift", "shift_regions", "shift_mask", "MASK_VALUE",
-           "window_and_shift", "shifted_window_bounds", "padded_window_attention"]
+__all__ = [
+    "cyclic_shift",
+    "reverse_cyclic_shift",
+    "shift_regions",
+    "shift_mask",
+    "MASK_VALUE",
+    "window_and_shift",
+    "shifted_window_bounds",
+    "padded_window_attention",
+]
 
 #: The value the official implementation writes where two tokens come from different regions.
 #: ``exp(-100) ~ 4e-44`` is zero for any softmax weight that matters, and unlike ``-inf`` it never
@@ -32,8 +40,10 @@ def _check_shift(window_size, shift) -> tuple[tuple[int, int], tuple[int, int]]:
         if isinstance(s, bool) or not isinstance(s, int) or s < 0:
             raise ValueError(f"shift must be a non-negative int (or a pair), got {shift!r}")
         if s >= m:
-            raise ValueError(f"shift={s} must be smaller than the window M={m}: a shift of M or more "
-                             f"moves whole windows and changes nothing; Swin uses shift = M // 2 = {m // 2}")
+            raise ValueError(
+                f"shift={s} must be smaller than the window M={m}: a shift of M or more "
+                f"moves whole windows and changes nothing; Swin uses shift = M // 2 = {m // 2}"
+            )
     return (mh, mw), (sh, sw)
 
 
@@ -58,8 +68,10 @@ def shift_regions(H: int, W: int, window_size: int | tuple[int, int], shift: int
     """
     (mh, mw), (sh, sw) = _check_shift(window_size, shift)
     if H < mh or W < mw:
-        raise ValueError(f"the map H={H} x W={W} is smaller than the window {(mh, mw)}: shrink the window to "
-                         f"the map and do not shift (window_and_shift((H, W), M, s) gives the pair to use)")
+        raise ValueError(
+            f"the map H={H} x W={W} is smaller than the window {(mh, mw)}: shrink the window to "
+            f"the map and do not shift (window_and_shift((H, W), M, s) gives the pair to use)"
+        )
     labels = torch.zeros(H, W, dtype=torch.long)
     h_bands = (slice(0, H - mh), slice(H - mh, H - sh), slice(H - sh, H))
     w_bands = (slice(0, W - mw), slice(W - mw, W - sw), slice(W - sw, W))
@@ -71,8 +83,13 @@ def shift_regions(H: int, W: int, window_size: int | tuple[int, int], shift: int
     return labels
 
 
-def shift_mask(H: int, W: int, window_size: int | tuple[int, int], shift: int | tuple[int, int],
-               device: torch.device | str | None = None) -> torch.Tensor | None:
+def shift_mask(
+    H: int,
+    W: int,
+    window_size: int | tuple[int, int],
+    shift: int | tuple[int, int],
+    device: torch.device | str | None = None,
+) -> torch.Tensor | None:
     """The attention mask of shifted windows: ``(nW, M², M²)`` float, or ``None`` when ``shift == 0``.
 
     Entry ``[w, i, j]`` is 0 when tokens ``i`` and ``j`` of window ``w`` share a region, and
@@ -83,7 +100,7 @@ def shift_mask(H: int, W: int, window_size: int | tuple[int, int], shift: int | 
         return None
     labels = shift_regions(H, W, (mh, mw), (sh, sw)).to(device)
     windows = window_partition(labels[None, :, :, None], (mh, mw)).reshape(-1, mh * mw)  # nW, M*M
-    same = windows[:, :, None] == windows[:, None, :]                                    # nW, M*M, M*M
+    same = windows[:, :, None] == windows[:, None, :]  # nW, M*M, M*M
     zero = torch.zeros((), device=labels.device)
     return torch.where(same, zero, torch.full((), MASK_VALUE, device=labels.device))
 
@@ -114,9 +131,14 @@ def shifted_window_bounds(length: int, window_size: int, shift: int) -> list[tup
     return list(zip(cuts[:-1], cuts[1:], strict=True))
 
 
-def padded_window_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
-                            window_size: int | tuple[int, int], shift: int | tuple[int, int],
-                            scale: float | None = None) -> torch.Tensor:
+def padded_window_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    window_size: int | tuple[int, int],
+    shift: int | tuple[int, int],
+    scale: float | None = None,
+) -> torch.Tensor:
     """Shifted-window attention the naive way: ``(B, H, W, d) x3 -> (B, H, W, d)``.
 
     The paper's "naive solution": the displaced window grid cuts the map into ``(H/M+1) x (W/M+1)``
@@ -128,15 +150,16 @@ def padded_window_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
     for name, t in (("q", q), ("k", k), ("v", v)):
         check_rank(t, 4, "(B, H, W, d)", name)
     if q.shape != k.shape or q.shape[:3] != v.shape[:3]:
-        raise ValueError(f"q, k, v must share (B, H, W) and q, k their d: got {tuple(q.shape)}, "
-                         f"{tuple(k.shape)}, {tuple(v.shape)}")
+        raise ValueError(
+            f"q, k, v must share (B, H, W) and q, k their d: got {tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}"
+        )
     (mh, mw), (sh, sw) = _check_shift(window_size, shift)
     B, H, W, d = q.shape
-    scale = d ** -0.5 if scale is None else scale
+    scale = d**-0.5 if scale is None else scale
     out = torch.empty(v.shape, dtype=torch.result_type(q, v), device=v.device)
     for top, bottom in shifted_window_bounds(H, mh, sh):
         for left, right in shifted_window_bounds(W, mw, sw):
             qw, kw, vw = (t[:, top:bottom, left:right].flatten(1, 2) for t in (q, k, v))  # B, n, d
-            attn = (qw @ kw.transpose(-2, -1) * scale).softmax(dim=-1)                      # B, n, n
+            attn = (qw @ kw.transpose(-2, -1) * scale).softmax(dim=-1)  # B, n, n
             out[:, top:bottom, left:right] = (attn @ vw).unflatten(1, (bottom - top, right - left))
     return out

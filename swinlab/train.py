@@ -50,10 +50,33 @@ from torch import nn
 
 from .data import CIFAR10_MEAN, CIFAR10_STD
 
-__all__ = ["TrainConfig", "TrainResult", "NonFiniteLossError", "train", "evaluate", "build_model", "MODELS",
-           "WarmupCosine", "lr_at", "normalize", "denormalize", "random_crop", "random_flip", "random_erase",
-           "mix_batch", "soft_targets", "soft_cross_entropy", "augment_batch", "confusion_matrix",
-           "attention_weights", "attention_received", "relative_bias_tables", "load_checkpoint", "load_history", "main"]
+__all__ = [
+    "TrainConfig",
+    "TrainResult",
+    "NonFiniteLossError",
+    "train",
+    "evaluate",
+    "build_model",
+    "MODELS",
+    "WarmupCosine",
+    "lr_at",
+    "normalize",
+    "denormalize",
+    "random_crop",
+    "random_flip",
+    "random_erase",
+    "mix_batch",
+    "soft_targets",
+    "soft_cross_entropy",
+    "augment_batch",
+    "confusion_matrix",
+    "attention_weights",
+    "attention_received",
+    "relative_bias_tables",
+    "load_checkpoint",
+    "load_history",
+    "main",
+]
 
 #: Model names for :func:`build_model`: ``"module:function"``, imported only when asked for (ViT is lesson 09).
 MODELS = {
@@ -82,32 +105,32 @@ class TrainConfig:
     ``TrainConfig.preset("gpu", epochs=100)``.
     """
 
-    epochs: int = 30                    # the schedule's length (an upper bound when max_minutes is set)
+    epochs: int = 30  # the schedule's length (an upper bound when max_minutes is set)
     batch_size: int = 512
-    lr: float = 2e-3                    # peak learning rate, reached after the warmup
-    min_lr: float = 1e-5                # where the cosine ends
-    weight_decay: float = 0.05          # AdamW's decoupled decay (not on biases, norms, bias tables)
+    lr: float = 2e-3  # peak learning rate, reached after the warmup
+    min_lr: float = 1e-5  # where the cosine ends
+    weight_decay: float = 0.05  # AdamW's decoupled decay (not on biases, norms, bias tables)
     betas: tuple[float, float] = (0.9, 0.999)
-    warmup_epochs: float = 5.0          # linear warmup, then cosine; capped at a fifth of the run
-    grad_clip: float | None = 1.0       # max global gradient norm (None: no clipping)
+    warmup_epochs: float = 5.0  # linear warmup, then cosine; capped at a fifth of the run
+    grad_clip: float | None = 1.0  # max global gradient norm (None: no clipping)
     label_smoothing: float = 0.1
-    crop_padding: int = 4               # random crop after zero-padding by this many pixels (0: off)
-    flip: bool = True                   # random horizontal flip
-    mixup_alpha: float = 0.8            # Beta(alpha, alpha) mixing weight (0: off)
-    cutmix_alpha: float = 1.0           # Beta(alpha, alpha) for the box area (0: off)
-    mix_prob: float = 1.0               # probability that a batch is mixed at all
-    switch_prob: float = 0.5            # if both are on: probability of cutmix rather than mixup
-    erase_prob: float = 0.0             # random erasing, per image
-    drop_path: float | None = 0.1       # stochastic depth, a model argument (used by build_model / the CLI)
-    model: str = "swin_cifar"           # the model name (see MODELS), recorded with the run
-    amp: bool | None = None             # bf16 autocast; None: on for CUDA
-    compile: bool | None = None         # torch.compile; None: on for CUDA (where it helps), off elsewhere
-    channels_last: bool = True          # feed (B, 3, H, W) images in channels-last memory
+    crop_padding: int = 4  # random crop after zero-padding by this many pixels (0: off)
+    flip: bool = True  # random horizontal flip
+    mixup_alpha: float = 0.8  # Beta(alpha, alpha) mixing weight (0: off)
+    cutmix_alpha: float = 1.0  # Beta(alpha, alpha) for the box area (0: off)
+    mix_prob: float = 1.0  # probability that a batch is mixed at all
+    switch_prob: float = 0.5  # if both are on: probability of cutmix rather than mixup
+    erase_prob: float = 0.0  # random erasing, per image
+    drop_path: float | None = 0.1  # stochastic depth, a model argument (used by build_model / the CLI)
+    model: str = "swin_cifar"  # the model name (see MODELS), recorded with the run
+    amp: bool | None = None  # bf16 autocast; None: on for CUDA
+    compile: bool | None = None  # torch.compile; None: on for CUDA (where it helps), off elsewhere
+    channels_last: bool = True  # feed (B, 3, H, W) images in channels-last memory
     eval_batch_size: int = 1024
-    max_minutes: float | None = None    # time budget: the schedule is sized to it after epoch 1, hard stop
-    train_subset: int | None = None     # use the first n training images
-    test_subset: int | None = None      # evaluate on the first n test images
-    log_every: int = 10                 # steps between progress updates (and NaN checks)
+    max_minutes: float | None = None  # time budget: the schedule is sized to it after epoch 1, hard stop
+    train_subset: int | None = None  # use the first n training images
+    test_subset: int | None = None  # evaluate on the first n test images
+    log_every: int = 10  # steps between progress updates (and NaN checks)
     seed: int = 0
 
     @classmethod
@@ -125,14 +148,45 @@ class TrainConfig:
         and flip only: mixup pays off only over long runs), a 90-second budget.
         """
         presets = {
-            "gpu": dict(epochs=200, batch_size=512, lr=2e-3, min_lr=1e-5, weight_decay=0.05, warmup_epochs=10,
-                        grad_clip=1.0, label_smoothing=0.1, mixup_alpha=0.8, cutmix_alpha=1.0, mix_prob=1.0,
-                        erase_prob=0.25, drop_path=0.1, model="swin_cifar", max_minutes=9.5,
-                        eval_batch_size=2000, log_every=25),
-            "cpu_quick": dict(epochs=30, batch_size=128, lr=2e-3, min_lr=1e-5, weight_decay=0.05, warmup_epochs=1,
-                              grad_clip=1.0, label_smoothing=0.1, mixup_alpha=0.0, cutmix_alpha=0.0,
-                              erase_prob=0.0, drop_path=0.0, model="swin_micro", max_minutes=1.5,
-                              train_subset=10_000, test_subset=1_000, eval_batch_size=500, log_every=5),
+            "gpu": dict(
+                epochs=200,
+                batch_size=512,
+                lr=2e-3,
+                min_lr=1e-5,
+                weight_decay=0.05,
+                warmup_epochs=10,
+                grad_clip=1.0,
+                label_smoothing=0.1,
+                mixup_alpha=0.8,
+                cutmix_alpha=1.0,
+                mix_prob=1.0,
+                erase_prob=0.25,
+                drop_path=0.1,
+                model="swin_cifar",
+                max_minutes=9.5,
+                eval_batch_size=2000,
+                log_every=25,
+            ),
+            "cpu_quick": dict(
+                epochs=30,
+                batch_size=128,
+                lr=2e-3,
+                min_lr=1e-5,
+                weight_decay=0.05,
+                warmup_epochs=1,
+                grad_clip=1.0,
+                label_smoothing=0.1,
+                mixup_alpha=0.0,
+                cutmix_alpha=0.0,
+                erase_prob=0.0,
+                drop_path=0.0,
+                model="swin_micro",
+                max_minutes=1.5,
+                train_subset=10_000,
+                test_subset=1_000,
+                eval_batch_size=500,
+                log_every=5,
+            ),
         }
         if name not in presets:
             raise ValueError(f"unknown preset {name!r}: choose one of {sorted(presets)}")
@@ -210,8 +264,9 @@ def lr_at(step: int, total_steps: int, warmup_steps: int, peak: float, min_lr: f
 class WarmupCosine:
     """The per-step schedule of :func:`lr_at`, applied to an optimizer; ``state_dict`` for checkpoints."""
 
-    def __init__(self, optimizer: torch.optim.Optimizer, total_steps: int, warmup_steps: int, peak: float,
-                 min_lr: float = 0.0) -> None:
+    def __init__(
+        self, optimizer: torch.optim.Optimizer, total_steps: int, warmup_steps: int, peak: float, min_lr: float = 0.0
+    ) -> None:
         self.optimizer, self.peak, self.min_lr = optimizer, peak, min_lr
         self.total_steps, self.warmup_steps, self.step_count = total_steps, warmup_steps, 0
 
@@ -235,8 +290,13 @@ class WarmupCosine:
         self.warmup_steps = min(self.warmup_steps, self.total_steps // 5)
 
     def state_dict(self) -> dict[str, float]:
-        return {"total_steps": self.total_steps, "warmup_steps": self.warmup_steps, "step_count": self.step_count,
-                "peak": self.peak, "min_lr": self.min_lr}
+        return {
+            "total_steps": self.total_steps,
+            "warmup_steps": self.warmup_steps,
+            "step_count": self.step_count,
+            "peak": self.peak,
+            "min_lr": self.min_lr,
+        }
 
     def load_state_dict(self, state: dict[str, float]) -> None:
         self.total_steps, self.warmup_steps = int(state["total_steps"]), int(state["warmup_steps"])
@@ -279,12 +339,12 @@ def random_crop(images: torch.Tensor, padding: int, generator: torch.Generator |
     if padding == 0:
         return images
     B, H, W, _ = images.shape
-    padded = F.pad(images, (0, 0, padding, padding, padding, padding))          # B, H+2p, W+2p, C
+    padded = F.pad(images, (0, 0, padding, padding, padding, padding))  # B, H+2p, W+2p, C
     offsets = torch.randint(0, 2 * padding + 1, (2, B), device=images.device, generator=generator)
-    rows = offsets[0, :, None] + torch.arange(H, device=images.device)          # B, H
-    cols = offsets[1, :, None] + torch.arange(W, device=images.device)          # B, W
+    rows = offsets[0, :, None] + torch.arange(H, device=images.device)  # B, H
+    cols = offsets[1, :, None] + torch.arange(W, device=images.device)  # B, W
     batch = torch.arange(B, device=images.device)[:, None, None]
-    return padded[batch, rows[:, :, None], cols[:, None, :]]                    # B, H, W, C
+    return padded[batch, rows[:, :, None], cols[:, None, :]]  # B, H, W, C
 
 
 def random_flip(images: torch.Tensor, generator: torch.Generator | None = None, p: float = 0.5) -> torch.Tensor:
@@ -293,8 +353,13 @@ def random_flip(images: torch.Tensor, generator: torch.Generator | None = None, 
     return torch.where(flip[:, None, None, None], images.flip(2), images)
 
 
-def random_erase(x: torch.Tensor, p: float, generator: torch.Generator | None = None,
-                 area: tuple[float, float] = (0.02, 1 / 3), ratio: tuple[float, float] = (0.3, 3.3)) -> torch.Tensor:
+def random_erase(
+    x: torch.Tensor,
+    p: float,
+    generator: torch.Generator | None = None,
+    area: tuple[float, float] = (0.02, 1 / 3),
+    ratio: tuple[float, float] = (0.3, 3.3),
+) -> torch.Tensor:
     """Random erasing on normalised images ``(B, C, H, W) -> (B, C, H, W)``: with probability ``p`` per image,
     a rectangle of ``area`` (fraction of the image) and aspect ``ratio`` (log-uniform) is set to 0, the mean."""
     if p == 0:
@@ -309,8 +374,9 @@ def random_erase(x: torch.Tensor, p: float, generator: torch.Generator | None = 
     left = ((W - w + 1) * u[3]).floor()
     ys = torch.arange(H, device=x.device)[None, :]
     xs = torch.arange(W, device=x.device)[None, :]
-    inside = (((ys >= top[:, None]) & (ys < (top + h)[:, None]))[:, :, None]
-              & ((xs >= left[:, None]) & (xs < (left + w)[:, None]))[:, None, :])  # B, H, W
+    inside = ((ys >= top[:, None]) & (ys < (top + h)[:, None]))[:, :, None] & (
+        (xs >= left[:, None]) & (xs < (left + w)[:, None])
+    )[:, None, :]  # B, H, W
     erase = inside & (u[4] < p)[:, None, None]
     return x.masked_fill(erase[:, None], 0.0)
 
@@ -320,7 +386,8 @@ def soft_targets(labels: torch.Tensor, num_classes: int, smoothing: float = 0.0)
     label, ``smoothing/K`` elsewhere (the convention of ``F.cross_entropy(label_smoothing=...)``)."""
     off = smoothing / num_classes
     return torch.full((labels.shape[0], num_classes), off, device=labels.device).scatter_(
-        1, labels[:, None], 1.0 - smoothing + off)
+        1, labels[:, None], 1.0 - smoothing + off
+    )
 
 
 def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -328,8 +395,9 @@ def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Ten
     return -(targets * F.log_softmax(logits.float(), dim=-1)).sum(-1).mean()
 
 
-def mix_batch(x: torch.Tensor, targets: torch.Tensor, lam: float,
-              mode: str) -> tuple[torch.Tensor, torch.Tensor, float]:
+def mix_batch(
+    x: torch.Tensor, targets: torch.Tensor, lam: float, mode: str
+) -> tuple[torch.Tensor, torch.Tensor, float]:
     """Mixup or cutmix of a batch with itself reversed: ``(B, C, H, W), (B, K) -> same shapes, lam``.
 
     ``"mixup"``: ``x = lam * x + (1 - lam) * x.flip(0)``. ``"cutmix"``: a box of area ``(1 - lam) * H * W``
@@ -355,8 +423,14 @@ def mix_batch(x: torch.Tensor, targets: torch.Tensor, lam: float,
     return x, targets * lam + partner_targets * (1.0 - lam), lam
 
 
-def augment_batch(images: torch.Tensor, labels: torch.Tensor, cfg: TrainConfig, generator: torch.Generator | None,
-                  rng: np.random.Generator, num_classes: int = 10) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def augment_batch(
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    cfg: TrainConfig,
+    generator: torch.Generator | None,
+    rng: np.random.Generator,
+    num_classes: int = 10,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The whole training augmentation: uint8 ``(B, H, W, 3)``, labels ``(B,)`` -> float ``(B, 3, H, W)``,
     soft targets ``(B, K)`` and the "main" label of each image ``(B,)`` (for the training accuracy).
 
@@ -388,9 +462,15 @@ def _default_device(device: str | torch.device | None) -> torch.device:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, images: torch.Tensor | np.ndarray, labels: torch.Tensor | np.ndarray,
-             batch_size: int = 1024, device: str | torch.device | None = None, return_logits: bool = False,
-             amp: bool | None = None) -> dict[str, Any]:
+def evaluate(
+    model: nn.Module,
+    images: torch.Tensor | np.ndarray,
+    labels: torch.Tensor | np.ndarray,
+    batch_size: int = 1024,
+    device: str | torch.device | None = None,
+    return_logits: bool = False,
+    amp: bool | None = None,
+) -> dict[str, Any]:
     """Loss and accuracy on uint8 images ``(N, H, W, 3)`` with labels ``(N,)``.
 
     -> ``{"loss": float, "acc": float}`` (plus ``"logits": (N, K)`` float32 on the CPU if ``return_logits``).
@@ -407,7 +487,7 @@ def evaluate(model: nn.Module, images: torch.Tensor | np.ndarray, labels: torch.
     loss_sum, correct, all_logits = torch.zeros((), device=device), torch.zeros((), device=device), []
     try:
         for i in range(0, images.shape[0], batch_size):
-            x, y = normalize(images[i:i + batch_size]), labels[i:i + batch_size]
+            x, y = normalize(images[i : i + batch_size]), labels[i : i + batch_size]
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
                 logits = model(x).float()
             loss_sum += F.cross_entropy(logits, y, reduction="sum")
@@ -426,8 +506,7 @@ def evaluate(model: nn.Module, images: torch.Tensor | np.ndarray, labels: torch.
 def confusion_matrix(predictions: torch.Tensor, labels: torch.Tensor, num_classes: int = 10) -> torch.Tensor:
     """``(N,), (N,) -> (K, K)`` int64 counts: row = true class, column = predicted class."""
     predictions, labels = torch.as_tensor(predictions).long().cpu(), torch.as_tensor(labels).long().cpu()
-    return torch.bincount(labels * num_classes + predictions, minlength=num_classes ** 2).view(num_classes,
-                                                                                             num_classes)
+    return torch.bincount(labels * num_classes + predictions, minlength=num_classes**2).view(num_classes, num_classes)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -465,7 +544,7 @@ def attention_weights(model: nn.Module, images: torch.Tensor, block: int = -1) -
         handle.remove()
         model.train(was_training)
     x, mask = caught["x"].float(), caught["mask"]
-    q, k, _ = qkv_heads(x, attn.qkv.weight, attn.qkv.bias, attn.num_heads)   # B*nW, heads, N, d
+    q, k, _ = qkv_heads(x, attn.qkv.weight, attn.qkv.bias, attn.num_heads)  # B*nW, heads, N, d
     return softmax_weights(q, k, attn.relative_bias(), None if mask is None else mask.float())
 
 
@@ -486,10 +565,10 @@ def attention_received(model: nn.Module, images: torch.Tensor, block: int = -1) 
     if not blocks:
         raise ValueError("the model has no SwinBlock: attention_received needs a Swin model")
     blk = blocks[block]
-    weights = attention_weights(model, images, block)                      # B*nW, heads, N, N
+    weights = attention_weights(model, images, block)  # B*nW, heads, N, N
     M, (H, W) = blk.window_size, blk.input_resolution
-    received = rearrange(weights.mean(2), "b h (i j) -> b i j h", i=M)      # B*nW, M, M, heads
-    grid = window_reverse(received, M, H, W)                                # B, H, W, heads
+    received = rearrange(weights.mean(2), "b h (i j) -> b i j h", i=M)  # B*nW, M, M, heads
+    grid = window_reverse(received, M, H, W)  # B, H, W, heads
     if blk.shift_size:
         grid = reverse_cyclic_shift(grid, blk.shift_size)
     return rearrange(grid, "b h w n -> b n h w")
@@ -505,8 +584,14 @@ def relative_bias_tables(model: nn.Module) -> list[torch.Tensor]:
     for m in model.modules():
         if isinstance(m, WindowAttention):
             mh, mw = m.window_size
-            tables.append(rearrange(m.relative_position_bias_table.detach().float().cpu(),
-                                    "(i j) h -> h i j", i=2 * mh - 1, j=2 * mw - 1))
+            tables.append(
+                rearrange(
+                    m.relative_position_bias_table.detach().float().cpu(),
+                    "(i j) h -> h i j",
+                    i=2 * mh - 1,
+                    j=2 * mw - 1,
+                )
+            )
     return tables
 
 
@@ -555,8 +640,11 @@ def load_history(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def _rng_state(generator: torch.Generator, rng: np.random.Generator) -> dict[str, Any]:
-    state = {"torch": torch.get_rng_state(), "sampler": generator.get_state(),
-             "numpy": json.dumps(rng.bit_generator.state)}
+    state = {
+        "torch": torch.get_rng_state(),
+        "sampler": generator.get_state(),
+        "numpy": json.dumps(rng.bit_generator.state),
+    }
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -596,8 +684,10 @@ def _device_data(data: Any, cfg: TrainConfig, device: torch.device) -> dict[str,
         "test_labels": torch.as_tensor(np.asarray(data.test_labels[:n_test])).to(device, torch.int64),
     }
     if out["train_images"].dtype != torch.uint8 or out["train_images"].shape[1:] != (32, 32, 3):
-        raise ValueError(f"expected uint8 training images (N, 32, 32, 3), got {out['train_images'].dtype} "
-                         f"{tuple(out['train_images'].shape)}: pass swinlab.data.CIFAR10Arrays")
+        raise ValueError(
+            f"expected uint8 training images (N, 32, 32, 3), got {out['train_images'].dtype} "
+            f"{tuple(out['train_images'].shape)}: pass swinlab.data.CIFAR10Arrays"
+        )
     if n_train < 1 or n_test < 1:
         raise ValueError(f"need at least one training and one test image, got {n_train} and {n_test}")
     return out
@@ -608,10 +698,19 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def train(model: nn.Module, data: Any, cfg: TrainConfig | None = None, device: str | torch.device | None = None,
-          out: str | os.PathLike | None = None, progress: bool = True, resume: bool = False,
-          until_epoch: int | None = None, callback: Callable[[dict[str, float]], None] | None = None,
-          model_name: str | None = None, model_kwargs: dict[str, Any] | None = None) -> TrainResult:
+def train(
+    model: nn.Module,
+    data: Any,
+    cfg: TrainConfig | None = None,
+    device: str | torch.device | None = None,
+    out: str | os.PathLike | None = None,
+    progress: bool = True,
+    resume: bool = False,
+    until_epoch: int | None = None,
+    callback: Callable[[dict[str, float]], None] | None = None,
+    model_name: str | None = None,
+    model_kwargs: dict[str, Any] | None = None,
+) -> TrainResult:
     """Train ``model`` (images ``(B, 3, 32, 32)`` -> logits ``(B, K)``) on ``data`` (``CIFAR10Arrays``:
     uint8 ``(N, 32, 32, 3)`` images, int64 ``(N,)`` labels) with the recipe ``cfg``.
 
@@ -651,8 +750,12 @@ def train(model: nn.Module, data: Any, cfg: TrainConfig | None = None, device: s
     steps_per_epoch = n_train // batch_size
 
     model.to(device).train()
-    optimizer = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=cfg.betas,
-                                  **({"fused": True} if device.type == "cuda" else {}))
+    optimizer = torch.optim.AdamW(
+        _param_groups(model, cfg.weight_decay),
+        lr=cfg.lr,
+        betas=cfg.betas,
+        **({"fused": True} if device.type == "cuda" else {}),
+    )
     warmup_steps = round(min(cfg.warmup_epochs, cfg.epochs / 5) * steps_per_epoch)
     schedule = WarmupCosine(optimizer, cfg.epochs * steps_per_epoch, warmup_steps, cfg.lr, cfg.min_lr)
     generator = torch.Generator(device=device)
@@ -669,36 +772,38 @@ def train(model: nn.Module, data: Any, cfg: TrainConfig | None = None, device: s
         start_epoch, planned_epochs = int(checkpoint["epoch"]), int(checkpoint["planned_epochs"])
         elapsed_before, best_acc = float(checkpoint["elapsed_s"]), float(checkpoint["best_acc"])
     else:
-        torch.manual_seed(cfg.seed)   # drop path and dropout draw from the global generator
+        torch.manual_seed(cfg.seed)  # drop path and dropout draw from the global generator
     step_model = torch.compile(model) if use_compile else model
     last_epoch = planned_epochs if until_epoch is None else min(until_epoch, planned_epochs)
     budget_s = None if cfg.max_minutes is None else cfg.max_minutes * 60.0
-    run_meta = {"device": _device_name(device), "data": "synthetic stand-in" if getattr(data, "synthetic", False)
-                else "CIFAR-10", "n_train": n_train, "n_test": int(tensors["test_labels"].shape[0]),
-                "model": model_name or cfg.model}
-
-    curves_written = [time.perf_counter()]
+    run_meta = {
+        "device": _device_name(device),
+        "data": "synthetic stand-in" if getattr(data, "synthetic", False) else "CIFAR-10",
+        "n_train": n_train,
+        "n_test": int(tensors["test_labels"].shape[0]),
+        "model": model_name or cfg.model,
+    }
 
     def save(epoch: int) -> None:
         if out is None:
             return
-        state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
-                 "rng": _rng_state(generator, rng), "config": cfg.to_dict(), "history": history, "epoch": epoch,
-                 "planned_epochs": planned_epochs, "elapsed_s": elapsed, "best_acc": best_acc,
-                 "model_name": model_name or cfg.model, "model_kwargs": model_kwargs or {},
-                 "device": run_meta["device"]}
+        state = {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "schedule": schedule.state_dict(),
+            "rng": _rng_state(generator, rng),
+            "config": cfg.to_dict(),
+            "history": history,
+            "epoch": epoch,
+            "planned_epochs": planned_epochs,
+            "elapsed_s": elapsed,
+            "best_acc": best_acc,
+            "model_name": model_name or cfg.model,
+            "model_kwargs": model_kwargs or {},
+            "device": run_meta["device"],
+        }
         _atomic_write(ckpt_path, lambda tmp: torch.save(state, tmp))
         _write_json(out / "history.json", {"config": cfg.to_dict(), **run_meta, "history": history})
-        if epoch < last_epoch and time.perf_counter() - curves_written[0] < 30:
-            return                    # drawing costs ~0.3 s: at most every 30 s, and after the last epoch
-        try:
-            from .viz import plot_history
-
-            fig = plot_history(history, title=f"{run_meta['model']} on {run_meta['data']}")
-            _atomic_write(out / "curves.png", lambda tmp: fig.savefig(tmp, format="png", dpi=100))
-            curves_written[0] = time.perf_counter()
-        except Exception as e:  # a figure must never stop a training run
-            print(f"(curves.png not written: {e})", file=sys.stderr)
 
     from tqdm.auto import tqdm
 
@@ -720,6 +825,7 @@ def train(model: nn.Module, data: Any, cfg: TrainConfig | None = None, device: s
         bar.total = bar_total()
         bar.refresh()
         sized = True
+
     elapsed, epoch, interrupted = elapsed_before, start_epoch, False
     t_run = time.perf_counter() - elapsed_before
     try:
@@ -730,13 +836,15 @@ def train(model: nn.Module, data: Any, cfg: TrainConfig | None = None, device: s
             correct = torch.zeros((), device=device)
             seen, t_steady, steady_steps = 0, None, 0
             for i in range(steps_per_epoch):
-                idx = perm[i * batch_size:(i + 1) * batch_size]
-                x, targets, main = augment_batch(tensors["train_images"][idx], tensors["train_labels"][idx], cfg,
-                                                 generator, rng, num_classes)
+                idx = perm[i * batch_size : (i + 1) * batch_size]
+                x, targets, main = augment_batch(
+                    tensors["train_images"][idx], tensors["train_labels"][idx], cfg, generator, rng, num_classes
+                )
                 lr = schedule.apply()
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-                    logits = step_model(x.contiguous(memory_format=torch.channels_last) if cfg.channels_last
-                                        else x.contiguous())
+                    logits = step_model(
+                        x.contiguous(memory_format=torch.channels_last) if cfg.channels_last else x.contiguous()
+                    )
                 loss = soft_cross_entropy(logits, targets)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -748,59 +856,78 @@ def train(model: nn.Module, data: Any, cfg: TrainConfig | None = None, device: s
                 correct += (logits.detach().argmax(-1) == main).sum()
                 seen += idx.shape[0]
                 if i == min(2, steps_per_epoch - 1) and epoch == start_epoch:
-                    _sync(device)   # the first steps compile and warm up: leave them out of the estimate
+                    _sync(device)  # the first steps compile and warm up: leave them out of the estimate
                     t_steady, steady_steps = time.perf_counter(), 0
                 elif t_steady is not None:
                     steady_steps += 1
-                    if not sized and steady_steps == 10:      # enough steps to know the speed
+                    if not sized and steady_steps == 10:  # enough steps to know the speed
                         _sync(device)
                         per_step = (time.perf_counter() - t_steady) / steady_steps
                         # evaluation: about a third of a training step's time per image (forward only)
                         size_schedule(per_step, tensors["test_labels"].shape[0] / batch_size * per_step / 3)
                 if (i + 1) % cfg.log_every == 0 or i + 1 == steps_per_epoch:
-                    step_loss = loss.item()   # one sync per log_every steps
+                    step_loss = loss.item()  # one sync per log_every steps
                     if not math.isfinite(step_loss):
                         raise NonFiniteLossError(
                             f"the training loss became {step_loss} at epoch {epoch + 1}, step {i + 1} (lr={lr:.3g}). "
-                            + (f"The last good checkpoint ({ckpt_path}, after epoch {epoch}) is kept. "
-                               if out is not None and epoch > 0 else "")
-                            + "Lower the learning rate, keep gradient clipping on, or check the data.")
+                            + (
+                                f"The last good checkpoint ({ckpt_path}, after epoch {epoch}) is kept. "
+                                if out is not None and epoch > 0
+                                else ""
+                            )
+                            + "Lower the learning rate, keep gradient clipping on, or check the data."
+                        )
                     bar.update(min(cfg.log_every, (i % cfg.log_every) + 1))
                     now = time.perf_counter()
-                    bar.set_postfix(epoch=epoch + 1, loss=f"{loss_sum.item() / seen:.3f}",
-                                    acc=f"{correct.item() / seen:.3f}", img_s=f"{seen / (now - t0):.0f}",
-                                    lr=f"{lr:.2e}")
+                    bar.set_postfix(
+                        epoch=epoch + 1,
+                        loss=f"{loss_sum.item() / seen:.3f}",
+                        acc=f"{correct.item() / seen:.3f}",
+                        img_s=f"{seen / (now - t0):.0f}",
+                        lr=f"{lr:.2e}",
+                    )
                     if budget_s is not None and now - t_run > budget_s:
                         break
                 if schedule.step_count >= schedule.total_steps:
-                    break                                        # the (time-sized) schedule ends mid-epoch
+                    break  # the (time-sized) schedule ends mid-epoch
             _sync(device)
             t_train = time.perf_counter() - t0
             if not math.isfinite(loss_sum.item()):
-                raise NonFiniteLossError(f"the training loss became non-finite during epoch {epoch + 1}. "
-                                         + (f"The last good checkpoint ({ckpt_path}) is kept. " if out else "")
-                                         + "Lower the learning rate or keep gradient clipping on.")
-            test = evaluate(model, tensors["test_images"], tensors["test_labels"], cfg.eval_batch_size, device,
-                            amp=amp)
+                raise NonFiniteLossError(
+                    f"the training loss became non-finite during epoch {epoch + 1}. "
+                    + (f"The last good checkpoint ({ckpt_path}) is kept. " if out else "")
+                    + "Lower the learning rate or keep gradient clipping on."
+                )
+            test = evaluate(model, tensors["test_images"], tensors["test_labels"], cfg.eval_batch_size, device, amp=amp)
             epoch += 1
             elapsed = time.perf_counter() - t_run
             best_acc = max(best_acc, test["acc"])
-            record = {"epoch": epoch, "train_loss": loss_sum.item() / seen, "train_acc": correct.item() / seen,
-                      "test_loss": test["loss"], "test_acc": test["acc"], "lr": lr,
-                      "seconds": time.perf_counter() - t0, "images_per_s": seen / t_train, "elapsed_s": elapsed}
+            record = {
+                "epoch": epoch,
+                "train_loss": loss_sum.item() / seen,
+                "train_acc": correct.item() / seen,
+                "test_loss": test["loss"],
+                "test_acc": test["acc"],
+                "lr": lr,
+                "seconds": time.perf_counter() - t0,
+                "images_per_s": seen / t_train,
+                "elapsed_s": elapsed,
+            }
             history.append(record)
-            if not sized:                                        # a short first epoch: size the schedule now
-                per_step = ((t0 + t_train - t_steady) / steady_steps if steady_steps else t_train / (i + 1))
+            if not sized:  # a short first epoch: size the schedule now
+                per_step = (t0 + t_train - t_steady) / steady_steps if steady_steps else t_train / (i + 1)
                 size_schedule(per_step, record["seconds"] - t_train)
             elif budget_s is not None and epoch < last_epoch:
                 # the machine's speed can change (shared CPUs): re-fit the rest of the schedule to the time left,
                 # at this epoch's speed, so the cosine still ends inside the budget
                 size_schedule(t_train / (i + 1), record["seconds"] - t_train)
             if progress:
-                bar.write(f"epoch {epoch:3d}/{last_epoch}: train loss {record['train_loss']:.3f} acc "
-                          f"{record['train_acc']:.3f} | test loss {record['test_loss']:.3f} acc "
-                          f"{record['test_acc']:.3f} | lr {lr:.2e} | {record['images_per_s']:.0f} img/s | "
-                          f"{elapsed:.0f} s")
+                bar.write(
+                    f"epoch {epoch:3d}/{last_epoch}: train loss {record['train_loss']:.3f} acc "
+                    f"{record['train_acc']:.3f} | test loss {record['test_loss']:.3f} acc "
+                    f"{record['test_acc']:.3f} | lr {lr:.2e} | {record['images_per_s']:.0f} img/s | "
+                    f"{elapsed:.0f} s"
+                )
             save(epoch)
             if callback is not None:
                 callback(record)
@@ -809,8 +936,10 @@ def train(model: nn.Module, data: Any, cfg: TrainConfig | None = None, device: s
     except KeyboardInterrupt:
         interrupted = True
         if progress:
-            bar.write(f"interrupted after {len(history)} epoch(s); the model and history so far are returned"
-                      + (f", the last checkpoint is {ckpt_path}" if out is not None and history else ""))
+            bar.write(
+                f"interrupted after {len(history)} epoch(s); the model and history so far are returned"
+                + (f", the last checkpoint is {ckpt_path}" if out is not None and history else "")
+            )
     finally:
         bar.close()
     model.eval()
@@ -833,9 +962,14 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m swinlab.train",
         description="Train a Swin Transformer on CIFAR-10 (GPU preset on CUDA, quick preset with --quick).",
         epilog="Example: python -m swinlab.train --model swin_cifar --out runs/swin_cifar   |   "
-               "python -m swinlab.train --quick --out runs/quick   |   ... --out runs/NAME --resume")
-    p.add_argument("--model", choices=sorted(MODELS), default=None,
-                   help="model name (default: the preset's: swin_cifar, or swin_micro with --quick)")
+        "python -m swinlab.train --quick --out runs/quick   |   ... --out runs/NAME --resume",
+    )
+    p.add_argument(
+        "--model",
+        choices=sorted(MODELS),
+        default=None,
+        help="model name (default: the preset's: swin_cifar, or swin_micro with --quick)",
+    )
     p.add_argument("--out", required=True, help="run directory: history.json, curves.png, checkpoint.pt")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     p.add_argument("--quick", action="store_true", help="the cpu_quick preset: swin_micro on a subset within 90 s")
@@ -871,10 +1005,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         model_name, model_kwargs = ckpt["model_name"], dict(ckpt["model_kwargs"])
     else:
         cfg = TrainConfig.preset("cpu_quick" if args.quick else "gpu")
-        overrides = {k: getattr(args, a) for k, a in [
-            ("epochs", "epochs"), ("batch_size", "batch_size"), ("lr", "lr"), ("weight_decay", "weight_decay"),
-            ("warmup_epochs", "warmup_epochs"), ("drop_path", "drop_path"), ("train_subset", "train_subset"),
-            ("test_subset", "test_subset"), ("seed", "seed"), ("compile", "compile")] if getattr(args, a) is not None}
+        overrides = {
+            k: getattr(args, a)
+            for k, a in [
+                ("epochs", "epochs"),
+                ("batch_size", "batch_size"),
+                ("lr", "lr"),
+                ("weight_decay", "weight_decay"),
+                ("warmup_epochs", "warmup_epochs"),
+                ("drop_path", "drop_path"),
+                ("train_subset", "train_subset"),
+                ("test_subset", "test_subset"),
+                ("seed", "seed"),
+                ("compile", "compile"),
+            ]
+            if getattr(args, a) is not None
+        }
         if args.max_minutes is not None:
             overrides["max_minutes"] = args.max_minutes or None
         model_name = args.model or cfg.model
@@ -892,19 +1038,50 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = f"CIFAR-10: {len(data.train_labels):,} train / {len(data.test_labels):,} test images."
     print(message)
     model = build_model(model_name, **model_kwargs)
-    print(f"{model_name}: {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters on {device}; "
-          f"config {json.dumps(cfg.to_dict())}")
+    print(
+        f"{model_name}: {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters on {device}; "
+        f"config {json.dumps(cfg.to_dict())}"
+    )
+    curves_drawn = [0.0]
+
+    def draw_curves(record: dict[str, Any] | None = None) -> None:
+        """curves.png beside history.json: at most every 30 s (drawing costs ~0.3 s), and once at the end."""
+        if record is not None and time.perf_counter() - curves_drawn[0] < 30:
+            return
+        try:
+            from .course.draw import plot_history  # the figure code is the course layer's, used by the CLI only
+
+            history = load_history(Path(args.out) / "history.json")
+            fig = plot_history(history["history"], title=f"{history['model']} on {history['data']}")
+            _atomic_write(Path(args.out) / "curves.png", lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+            curves_drawn[0] = time.perf_counter()
+        except Exception as e:  # a figure must never stop a training run
+            print(f"(curves.png not written: {e})", file=sys.stderr)
+
     try:
-        result = train(model, data, cfg, device=device, out=args.out, progress=not args.no_progress,
-                       resume=args.resume, until_epoch=args.stop_after, model_name=model_name,
-                       model_kwargs=model_kwargs)
+        result = train(
+            model,
+            data,
+            cfg,
+            device=device,
+            out=args.out,
+            progress=not args.no_progress,
+            resume=args.resume,
+            until_epoch=args.stop_after,
+            model_name=model_name,
+            model_kwargs=model_kwargs,
+            callback=draw_curves,
+        )
     except NonFiniteLossError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     last = result.history[-1] if result.history else None
     if last is not None:
-        print(f"done: {len(result.history)} epochs, last test accuracy {last['test_acc']:.4f}, best "
-              f"{result.best_acc:.4f}, {last['elapsed_s']:.0f} s; files in {args.out}")
+        draw_curves()
+        print(
+            f"done: {len(result.history)} epochs, last test accuracy {last['test_acc']:.4f}, best "
+            f"{result.best_acc:.4f}, {last['elapsed_s']:.0f} s; files in {args.out}"
+        )
     return 130 if result.interrupted else 0
 
 

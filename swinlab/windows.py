@@ -49,8 +49,10 @@ def window_reverse(windows: torch.Tensor, window_size: int | tuple[int, int], H:
         raise ValueError(f"windows have shape {tuple(windows.shape)} but window_size is {(mh, mw)}")
     nh, nw = H // mh, W // mw
     if windows.shape[0] % (nh * nw):
-        raise ValueError(f"{windows.shape[0]} windows cannot come from an H={H} x W={W} grid: "
-                         f"each image has {nh * nw} windows of {(mh, mw)}")
+        raise ValueError(
+            f"{windows.shape[0]} windows cannot come from an H={H} x W={W} grid: "
+            f"each image has {nh * nw} windows of {(mh, mw)}"
+        )
     return rearrange(windows, "(b nh nw) mh mw c -> b (nh mh) (nw mw) c", nh=nh, nw=nw)
 
 
@@ -67,5 +69,5 @@ def window_partition_loop(x: torch.Tensor, window_size: int | tuple[int, int]) -
     for b in range(B):
         for top in range(0, H, mh):
             for left in range(0, W, mw):
-                out.append(x[b, top:top + mh, left:left + mw, :])
+                out.append(x[b, top : top + mh, left : left + mw, :])
     return torch.stack(out)

@@ -19,13 +19,13 @@ def reference_attention(x, attn: WindowAttention, mask=None):
     out = torch.zeros_like(x)
     for w in range(Bw):
         for head in range(h):
-            q = qkv[w, :, head * d:(head + 1) * d]
-            k = qkv[w, :, C + head * d:C + (head + 1) * d]
-            v = qkv[w, :, 2 * C + head * d:2 * C + (head + 1) * d]
-            logits = q @ k.T / d ** 0.5 + bias[head]
+            q = qkv[w, :, head * d : (head + 1) * d]
+            k = qkv[w, :, C + head * d : C + (head + 1) * d]
+            v = qkv[w, :, 2 * C + head * d : 2 * C + (head + 1) * d]
+            logits = q @ k.T / d**0.5 + bias[head]
             if mask is not None:
                 logits = logits + mask[w % mask.shape[0]]
-            out[w, :, head * d:(head + 1) * d] = logits.softmax(-1) @ v
+            out[w, :, head * d : (head + 1) * d] = logits.softmax(-1) @ v
     return out @ attn.proj.weight.T + attn.proj.bias
 
 
@@ -33,9 +33,9 @@ def reference_attention(x, attn: WindowAttention, mask=None):
 def attention_and_mask():
     torch.manual_seed(0)
     attn = WindowAttention(dim=12, window_size=4, num_heads=3, fused=False).double()
-    with torch.no_grad():                      # a bias table far from zero, so a misplaced bias shows
+    with torch.no_grad():  # a bias table far from zero, so a misplaced bias shows
         attn.relative_position_bias_table.normal_()
-    mask = shift_mask(8, 8, 4, 2).double()     # 4 windows of an 8x8 map
+    mask = shift_mask(8, 8, 4, 2).double()  # 4 windows of an 8x8 map
     x = torch.randn(2 * 4, 16, 12, dtype=torch.float64)
     return attn, mask, x
 
@@ -52,8 +52,16 @@ def test_sdpa_path_equals_explicit_path(attention_and_mask, with_mask):
     attn, mask, x = attention_and_mask
     attn, x = attn.float(), x.float()
     mask = mask.float() if with_mask else None
-    args = (x, attn.qkv.weight, attn.qkv.bias, attn.proj.weight, attn.proj.bias, attn.num_heads,
-            attn.relative_bias(), mask)
+    args = (
+        x,
+        attn.qkv.weight,
+        attn.qkv.bias,
+        attn.proj.weight,
+        attn.proj.bias,
+        attn.num_heads,
+        attn.relative_bias(),
+        mask,
+    )
     with torch.no_grad():
         explicit = window_attention(*args, fused=False)
         fused = window_attention(*args, fused=True)
@@ -69,14 +77,20 @@ def test_mask_stops_attention_between_regions(attention_and_mask):
     y[3, other_regions] += 10.0
     with torch.no_grad():
         before, after = attn(x, mask), attn(y, mask)
-    torch.testing.assert_close(after[3, 0], before[3, 0], rtol=0, atol=1e-30)   # exp(-100) leaks < 1e-40
+    torch.testing.assert_close(after[3, 0], before[3, 0], rtol=0, atol=1e-30)  # exp(-100) leaks < 1e-40
     assert not torch.allclose(after[3, other_regions], before[3, other_regions])
 
 
 def test_window_attention_keeps_official_names():
     names = set(WindowAttention(8, 4, 2).state_dict())
-    assert names == {"qkv.weight", "qkv.bias", "proj.weight", "proj.bias", "relative_position_bias_table",
-                     "relative_position_index"}
+    assert names == {
+        "qkv.weight",
+        "qkv.bias",
+        "proj.weight",
+        "proj.bias",
+        "relative_position_bias_table",
+        "relative_position_index",
+    }
 
 
 def test_bad_sizes_raise_value_errors_naming_them():
@@ -90,7 +104,7 @@ def test_bad_sizes_raise_value_errors_naming_them():
 def test_softmax_weights_rows_sum_to_one_and_masked_pairs_get_no_weight():
     torch.manual_seed(0)
     attn = WindowAttention(dim=8, window_size=2, num_heads=2)
-    x = torch.randn(2 * 4, 4, 8)                       # B=2 images, nW=4 windows of a 4x4 map, M=2
+    x = torch.randn(2 * 4, 4, 8)  # B=2 images, nW=4 windows of a 4x4 map, M=2
     mask = shift_mask(4, 4, 2, 1)
     q, k, _ = qkv_heads(x, attn.qkv.weight, attn.qkv.bias, attn.num_heads)
     weights = softmax_weights(q, k, attn.relative_bias(), mask)

@@ -43,9 +43,27 @@ def test_benchmark_reports_throughput_flops_and_no_mfu_or_memory_on_cpu():
 
 def test_bench_cli_prints_a_table_and_writes_json(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    assert main(["--model", "swin_micro", "--batch-size", "4", "--steps", "1", "--warmup", "0", "--device", "cpu",
-                 "--model-kwargs", json.dumps({"embed_dim": 16, "depths": [1, 1], "num_heads": [1, 2]}),
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "--model",
+                "swin_micro",
+                "--batch-size",
+                "4",
+                "--steps",
+                "1",
+                "--warmup",
+                "0",
+                "--device",
+                "cpu",
+                "--model-kwargs",
+                json.dumps({"embed_dim": 16, "depths": [1, 1], "num_heads": [1, 2]}),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert "train img/s" in capsys.readouterr().out
     saved = json.loads(out.read_text())
     assert saved["results"][0]["model"] == "swin_micro" and saved["results"][0]["train_images_per_s"] > 0

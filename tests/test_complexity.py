@@ -34,7 +34,7 @@ class TinyMSA(nn.Module):
         self.heads, self.window = heads, window
         self.qkv, self.proj = nn.Linear(C, 3 * C), nn.Linear(C, C)
 
-    def attend(self, t: torch.Tensor) -> torch.Tensor:                          # (B', N, C) -> (B', N, C)
+    def attend(self, t: torch.Tensor) -> torch.Tensor:  # (B', N, C) -> (B', N, C)
         q, k, v = rearrange(self.qkv(t), "b n (three h d) -> three b h n d", three=3, h=self.heads)
         attn = (q * q.shape[-1] ** -0.5) @ k.transpose(-2, -1)
         out = attn.softmax(dim=-1) @ v
@@ -50,6 +50,7 @@ class TinyMSA(nn.Module):
 
 
 # ---- the formulas ------------------------------------------------------------------------------
+
 
 def test_msa_flops_matches_hand_computed_swin_t_stage1():
     # h = w = 56, C = 96: 4*3136*96^2 = 115,605,504 and 2*3136^2*96 = 1,888,223,232.
@@ -90,12 +91,14 @@ def test_formulas_reject_bad_sizes_with_a_clear_error(bad):
 
 # ---- the counter against the formulas -----------------------------------------------------------
 
-@pytest.mark.parametrize("h, w, C, M, heads", [(4, 4, 8, 2, 1), (8, 8, 32, 4, 4), (6, 12, 24, 3, 2),
-                                               (14, 7, 16, 7, 2), (8, 8, 12, 1, 3)])
+
+@pytest.mark.parametrize(
+    "h, w, C, M, heads", [(4, 4, 8, 2, 1), (8, 8, 32, 4, 4), (6, 12, 24, 3, 2), (14, 7, 16, 7, 2), (8, 8, 12, 1, 3)]
+)
 def test_flop_counter_is_twice_the_formula_for_global_and_window_attention(h, w, C, M, heads):
     torch.manual_seed(0)
     x = torch.randn(2, h, w, C)
-    assert count_flops(TinyMSA(C, heads), x) == 2 * 2 * msa_flops(h, w, C)            # batch 2, 2 FLOPs per MAC
+    assert count_flops(TinyMSA(C, heads), x) == 2 * 2 * msa_flops(h, w, C)  # batch 2, 2 FLOPs per MAC
     assert count_flops(TinyMSA(C, heads, window=M), x) == 2 * 2 * wmsa_flops(h, w, C, M)
 
 
@@ -118,7 +121,7 @@ def test_swin_macs_of_swin_t_equals_half_the_flop_counter_exactly():
     flops = count_flops(model, torch.randn(1, 3, 224, 224))
     macs = model.macs()
     assert flops == 2 * macs["total"]
-    assert round(macs["total"] / 1e9, 1) == 4.5                                     # the paper's 4.5G
+    assert round(macs["total"] / 1e9, 1) == 4.5  # the paper's 4.5G
     assert macs == swin_macs(224, 4, 3, 96, (2, 2, 6, 2), model.stage_windows(), 4.0, 1000)
 
 
@@ -131,15 +134,17 @@ def test_vit_macs_counts_cls_token_in_global_attention():
 
 # ---- timing helpers -------------------------------------------------------------------------------
 
+
 def test_loglog_slope_recovers_the_exponent_of_a_power_law():
     n = [64, 256, 1024, 4096]
-    assert loglog_slope(n, [3e-6 * v ** 2 for v in n]) == pytest.approx(2.0)
+    assert loglog_slope(n, [3e-6 * v**2 for v in n]) == pytest.approx(2.0)
     assert loglog_slope(n, [5e-4 * v for v in n]) == pytest.approx(1.0)
     assert loglog_slope(n, [v * math.log(v) for v in n]) == pytest.approx(1.2, abs=0.1)
 
 
-@pytest.mark.parametrize("sizes, values", [([1], [1]), ([1, 2], [1]), ([1, 2], [1, 0]), ([0, 2], [1, 2]),
-                                           ([4, 4], [1, 2])])
+@pytest.mark.parametrize(
+    "sizes, values", [([1], [1]), ([1, 2], [1]), ([1, 2], [1, 0]), ([0, 2], [1, 2]), ([4, 4], [1, 2])]
+)
 def test_loglog_slope_rejects_bad_input(sizes, values):
     with pytest.raises(ValueError):
         loglog_slope(sizes, values)

@@ -6,23 +6,26 @@ import pytest
 import torch
 from einops import rearrange
 
-from swinlab.exercises import ExerciseError, check_merge_neighbours
+from swinlab.course.checks import ExerciseError
+from swinlab.course.lesson06_patch_merging import check_merge_neighbours, swin_stage_shapes
 from swinlab.merging import PatchMerging, merge_neighbours
-from swinlab.viz import swin_stage_shapes
 
 
 def test_merge_neighbours_order_against_a_hand_built_tensor():
-    x = torch.tensor([[0, 1, 2, 3],
-                      [10, 11, 12, 13],
-                      [20, 21, 22, 23],
-                      [30, 31, 32, 33]]).reshape(1, 4, 4, 1)        # value = 10 * row + col
-    expected = torch.tensor([[[0, 10, 1, 11], [2, 12, 3, 13]],    # x0 (even, even), x1 (odd row, even col),
-                             [[20, 30, 21, 31], [22, 32, 23, 33]]])  # x2 (even row, odd col), x3 (odd, odd)
+    x = torch.tensor([[0, 1, 2, 3], [10, 11, 12, 13], [20, 21, 22, 23], [30, 31, 32, 33]]).reshape(
+        1, 4, 4, 1
+    )  # value = 10 * row + col
+    expected = torch.tensor(
+        [
+            [[0, 10, 1, 11], [2, 12, 3, 13]],  # x0 (even, even), x1 (odd row, even col),
+            [[20, 30, 21, 31], [22, 32, 23, 33]],
+        ]
+    )  # x2 (even row, odd col), x3 (odd, odd)
     assert torch.equal(merge_neighbours(x), expected[None])
 
 
 def test_merge_neighbours_keeps_each_pixels_channels_together():
-    x = torch.arange(2 * 2 * 2).reshape(1, 2, 2, 2)                   # pixel (r, c) holds [2*(2r+c), 2*(2r+c)+1]
+    x = torch.arange(2 * 2 * 2).reshape(1, 2, 2, 2)  # pixel (r, c) holds [2*(2r+c), 2*(2r+c)+1]
     assert merge_neighbours(x).flatten().tolist() == [0, 1, 4, 5, 2, 3, 6, 7]
 
 
@@ -61,8 +64,12 @@ def test_four_stages_of_swin_t_halve_the_grid_and_double_the_channels():
         shapes.append(tuple(x.shape))
     assert shapes == [(1, 56, 56, 96), (1, 28, 28, 192), (1, 14, 14, 384), (1, 7, 7, 768)]
     rows = swin_stage_shapes(224, 4, 96)
-    assert [(r["grid"], r["channels"], r["px"]) for r in rows] == [(56, 96, 4), (28, 192, 8), (14, 384, 16),
-                                                                     (7, 768, 32)]
+    assert [(r["grid"], r["channels"], r["px"]) for r in rows] == [
+        (56, 96, 4),
+        (28, 192, 8),
+        (14, 384, 16),
+        (7, 768, 32),
+    ]
 
 
 @pytest.mark.parametrize("H,W", [(7, 8), (8, 7), (7, 7)])

@@ -49,21 +49,27 @@ def stage_shapes(model: SwinTransformer, images: torch.Tensor) -> list[tuple[int
     return shapes + [tuple(logits.shape)]
 
 
-@pytest.mark.parametrize("factory, batch, expected", [
-    (swin_micro, 2, [(2, 8, 8, 64), (2, 4, 4, 128), (2, 4, 4, 128), (2, 10)]),
-    (swin_cifar, 2, [(2, 8, 8, 192), (2, 4, 4, 384), (2, 4, 4, 384), (2, 10)]),
-    (swin_t, 1, [(1, 28, 28, 192), (1, 14, 14, 384), (1, 7, 7, 768), (1, 7, 7, 768), (1, 1000)]),
-])
+@pytest.mark.parametrize(
+    "factory, batch, expected",
+    [
+        (swin_micro, 2, [(2, 8, 8, 64), (2, 4, 4, 128), (2, 4, 4, 128), (2, 10)]),
+        (swin_cifar, 2, [(2, 8, 8, 192), (2, 4, 4, 384), (2, 4, 4, 384), (2, 10)]),
+        (swin_t, 1, [(1, 28, 28, 192), (1, 14, 14, 384), (1, 7, 7, 768), (1, 7, 7, 768), (1, 1000)]),
+    ],
+)
 def test_every_stage_output_has_the_expected_shape(factory, batch, expected):
     model = built(factory)
     size = model.config["img_size"]
     assert stage_shapes(model, torch.randn(batch, 3, size, size)) == expected
 
 
-@pytest.mark.parametrize("factory, dims, resolutions, windows", [
-    (swin_s, [96, 192, 384, 768], [56, 28, 14, 7], [7, 7, 7, 7]),
-    (swin_b, [128, 256, 512, 1024], [56, 28, 14, 7], [7, 7, 7, 7]),
-])
+@pytest.mark.parametrize(
+    "factory, dims, resolutions, windows",
+    [
+        (swin_s, [96, 192, 384, 768], [56, 28, 14, 7], [7, 7, 7, 7]),
+        (swin_b, [128, 256, 512, 1024], [56, 28, 14, 7], [7, 7, 7, 7]),
+    ],
+)
 def test_large_configurations_are_built_stage_by_stage_as_in_the_paper(factory, dims, resolutions, windows):
     model = build_on_meta(factory)
     assert [layer.blocks[0].dim for layer in model.layers] == dims
@@ -72,9 +78,15 @@ def test_large_configurations_are_built_stage_by_stage_as_in_the_paper(factory, 
     assert [len(layer.blocks) for layer in model.layers] == [2, 2, 18, 2]
 
 
-@pytest.mark.parametrize("factory, expected", [
-    (swin_t, 28_288_354), (swin_s, 49_606_258), (swin_b, 87_768_224), (swin_cifar, 7_048_612),
-])
+@pytest.mark.parametrize(
+    "factory, expected",
+    [
+        (swin_t, 28_288_354),
+        (swin_s, 49_606_258),
+        (swin_b, 87_768_224),
+        (swin_cifar, 7_048_612),
+    ],
+)
 def test_parameter_count_matches_the_reference_models(factory, expected):
     assert sum(p.numel() for p in build_on_meta(factory).parameters()) == expected
 
@@ -88,22 +100,47 @@ OFFICIAL_KEY = re.compile(
     r"|layers\.\d+\.blocks\.\d+\.(norm1|attn\.qkv|attn\.proj|norm2|mlp\.fc1|mlp\.fc2)\.(weight|bias)"
     r"|layers\.\d+\.blocks\.\d+\.attn\.relative_position_(bias_table|index)"
     r"|layers\.\d+\.downsample\.norm\.(weight|bias)|layers\.\d+\.downsample\.reduction\.weight"
-    r"|norm\.(weight|bias)|head\.(weight|bias)")
+    r"|norm\.(weight|bias)|head\.(weight|bias)"
+)
 
 
 def test_state_dict_keys_are_exactly_the_official_keys():
     keys = set(built(swin_cifar).state_dict())
     assert all(OFFICIAL_KEY.fullmatch(k) for k in keys), [k for k in keys if not OFFICIAL_KEY.fullmatch(k)]
-    per_block = ["norm1.weight", "norm1.bias", "attn.relative_position_bias_table", "attn.relative_position_index",
-                 "attn.qkv.weight", "attn.qkv.bias", "attn.proj.weight", "attn.proj.bias", "norm2.weight",
-                 "norm2.bias", "mlp.fc1.weight", "mlp.fc1.bias", "mlp.fc2.weight", "mlp.fc2.bias"]
-    expected = {"patch_embed.proj.weight", "patch_embed.proj.bias", "patch_embed.norm.weight", "patch_embed.norm.bias",
-                "norm.weight", "norm.bias", "head.weight", "head.bias"}
+    per_block = [
+        "norm1.weight",
+        "norm1.bias",
+        "attn.relative_position_bias_table",
+        "attn.relative_position_index",
+        "attn.qkv.weight",
+        "attn.qkv.bias",
+        "attn.proj.weight",
+        "attn.proj.bias",
+        "norm2.weight",
+        "norm2.bias",
+        "mlp.fc1.weight",
+        "mlp.fc1.bias",
+        "mlp.fc2.weight",
+        "mlp.fc2.bias",
+    ]
+    expected = {
+        "patch_embed.proj.weight",
+        "patch_embed.proj.bias",
+        "patch_embed.norm.weight",
+        "patch_embed.norm.bias",
+        "norm.weight",
+        "norm.bias",
+        "head.weight",
+        "head.bias",
+    }
     for i, depth in enumerate((2, 6, 4)):
         expected |= {f"layers.{i}.blocks.{j}.{name}" for j in range(depth) for name in per_block}
-        if i < 2:   # patch merging closes every stage but the last
-            expected |= {f"layers.{i}.downsample.norm.weight", f"layers.{i}.downsample.norm.bias",
-                         f"layers.{i}.downsample.reduction.weight"}
+        if i < 2:  # patch merging closes every stage but the last
+            expected |= {
+                f"layers.{i}.downsample.norm.weight",
+                f"layers.{i}.downsample.norm.bias",
+                f"layers.{i}.downsample.reduction.weight",
+            }
     assert keys == expected
 
 
@@ -120,13 +157,13 @@ def test_sdpa_model_equals_explicit_model():
 def test_small_feature_map_gets_one_window_and_no_shift():
     # The official rule: if min(H, W) <= M, the window shrinks to the map and nothing is shifted.
     t = build_on_meta(swin_t)
-    assert [(b.window_size, b.shift_size) for b in t.layers[3].blocks] == [(7, 0), (7, 0)]      # 7x7 map, M=7
+    assert [(b.window_size, b.shift_size) for b in t.layers[3].blocks] == [(7, 0), (7, 0)]  # 7x7 map, M=7
     assert [(b.window_size, b.shift_size) for b in t.layers[2].blocks][:2] == [(7, 0), (7, 3)]  # 14x14 map
     cifar = build_on_meta(swin_cifar)
     assert cifar.stage_windows() == [4, 4, 4]
     assert [b.shift_size for b in cifar.layers[1].blocks] == [0, 2] * 3
-    assert [b.shift_size for b in cifar.layers[2].blocks] == [0, 0, 0, 0]                      # 4x4 map, M=4
-    small = swin_micro(img_size=16)                                                             # maps 8, 4, 2
+    assert [b.shift_size for b in cifar.layers[2].blocks] == [0, 0, 0, 0]  # 4x4 map, M=4
+    small = swin_micro(img_size=16)  # maps 8, 4, 2
     assert small.stage_windows() == [4, 4, 2]
     assert [b.shift_size for b in small.layers[2].blocks] == [0, 0]
     with torch.no_grad():
@@ -146,15 +183,18 @@ def test_shift_mask_follows_the_feature_map_size():
 # Checkpoints
 # ---------------------------------------------------------------------------------------------
 
+
 def official_checkpoint(model: SwinTransformer, seed: int = 1) -> dict:
     """``model``'s weights, changed, in the official file layout (with the buffers swinlab rebuilds)."""
     g = torch.Generator().manual_seed(seed)
-    state = {k: v + 0.1 * torch.randn(v.shape, generator=g) if v.is_floating_point() else v.clone()
-             for k, v in model.state_dict().items()}
+    state = {
+        k: v + 0.1 * torch.randn(v.shape, generator=g) if v.is_floating_point() else v.clone()
+        for k, v in model.state_dict().items()
+    }
     for i, layer in enumerate(model.layers):
         for j, block in enumerate(layer.blocks):
             mask = block.attention_mask(*block.input_resolution, torch.device("cpu"))
-            if mask is not None:   # official files carry attn_mask for shifted blocks only
+            if mask is not None:  # official files carry attn_mask for shifted blocks only
                 state[f"layers.{i}.blocks.{j}.attn_mask"] = mask
     return {"model": state}
 
@@ -170,12 +210,13 @@ def test_load_official_from_a_file_loads_every_weight_and_ignores_derived_buffer
     model = load_official(swin_micro(), path).eval()
     for k, v in model.state_dict().items():
         if k.endswith("relative_position_index"):
-            assert torch.equal(v, source.state_dict()[k])    # rebuilt by swinlab, never read from the file
+            assert torch.equal(v, source.state_dict()[k])  # rebuilt by swinlab, never read from the file
         else:
             assert torch.equal(v, checkpoint["model"][k]), k
     x = torch.randn(1, 3, 32, 32)
-    source.load_state_dict({k: v for k, v in checkpoint["model"].items() if not k.endswith(("attn_mask", "index"))},
-                           strict=False)
+    source.load_state_dict(
+        {k: v for k, v in checkpoint["model"].items() if not k.endswith(("attn_mask", "index"))}, strict=False
+    )
     with torch.no_grad():
         assert torch.equal(model(x), source(x))
 
@@ -235,8 +276,8 @@ def test_load_official_from_a_url_offline_gives_a_clear_connection_error(tmp_pat
     monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
     with pytest.raises(ConnectionError, match="could not download the checkpoint .*swin_tiny.*Offline") as info:
         load_official(build_on_meta(swin_t), OFFICIAL_URLS["swin_t"])
-    assert info.value.__cause__ is None and info.value.__suppress_context__      # no urllib traceback
-    assert list((tmp_path / "checkpoints").iterdir()) == []                      # no half-written file left
+    assert info.value.__cause__ is None and info.value.__suppress_context__  # no urllib traceback
+    assert list((tmp_path / "checkpoints").iterdir()) == []  # no half-written file left
 
 
 def test_load_official_names_a_missing_file(tmp_path):
@@ -247,6 +288,7 @@ def test_load_official_names_a_missing_file(tmp_path):
 # ---------------------------------------------------------------------------------------------
 # Training behaviour
 # ---------------------------------------------------------------------------------------------
+
 
 def test_gradients_reach_every_parameter():
     torch.manual_seed(0)
@@ -273,16 +315,17 @@ def test_drop_path_drops_whole_samples_and_keeps_the_expectation():
     torch.manual_seed(0)
     x = torch.ones(10_000, 3)
     y = DropPath(0.25).train()(x)
-    assert set(y.unique().tolist()) <= {0.0, torch.tensor(1 / 0.75).item()}        # kept samples scaled by 1/keep
-    assert torch.equal(y.min(dim=1).values, y.max(dim=1).values)                 # per sample, all or nothing
+    assert set(y.unique().tolist()) <= {0.0, torch.tensor(1 / 0.75).item()}  # kept samples scaled by 1/keep
+    assert torch.equal(y.min(dim=1).values, y.max(dim=1).values)  # per sample, all or nothing
     assert abs(y.mean().item() - 1.0) < 0.03
-    assert torch.equal(DropPath(1.0).train()(x), torch.zeros_like(x))          # no 0/0 when everything drops
+    assert torch.equal(DropPath(1.0).train()(x), torch.zeros_like(x))  # no 0/0 when everything drops
     assert torch.equal(DropPath(0.5).eval()(x), x)
 
 
 # ---------------------------------------------------------------------------------------------
 # FLOPs
 # ---------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("factory, image", [(swin_micro, 32), (swin_cifar, 32), (swin_t, 224)])
 def test_macs_equal_half_the_flop_counter(factory, image):

@@ -69,6 +69,7 @@ def _import_timm_swin():
         pytest.skip("timm is not installed (pip install -e '.[test]')")
     try:
         import torchvision  # noqa: F401
+
         placeholder = None
     except Exception:  # missing, or built for another torch ("operator torchvision::nms does not exist")
         _drop_torchvision_modules()
@@ -89,19 +90,43 @@ TimmSwin, checkpoint_filter_fn = _import_timm_swin()
 
 #: The same architectures, in timm's arguments.
 TIMM_ARGS = {
-    "swin_t": dict(img_size=224, patch_size=4, num_classes=1000, embed_dim=96, depths=(2, 2, 6, 2),
-                   num_heads=(3, 6, 12, 24), window_size=7, mlp_ratio=4.0),
-    "swin_cifar": dict(img_size=32, patch_size=2, num_classes=10, embed_dim=96, depths=(2, 6, 4),
-                       num_heads=(3, 6, 12), window_size=4, mlp_ratio=2.0),
-    "swin_micro": dict(img_size=32, patch_size=2, num_classes=10, embed_dim=32, depths=(2, 2, 2),
-                       num_heads=(2, 4, 8), window_size=4, mlp_ratio=2.0),
+    "swin_t": dict(
+        img_size=224,
+        patch_size=4,
+        num_classes=1000,
+        embed_dim=96,
+        depths=(2, 2, 6, 2),
+        num_heads=(3, 6, 12, 24),
+        window_size=7,
+        mlp_ratio=4.0,
+    ),
+    "swin_cifar": dict(
+        img_size=32,
+        patch_size=2,
+        num_classes=10,
+        embed_dim=96,
+        depths=(2, 6, 4),
+        num_heads=(3, 6, 12),
+        window_size=4,
+        mlp_ratio=2.0,
+    ),
+    "swin_micro": dict(
+        img_size=32,
+        patch_size=2,
+        num_classes=10,
+        embed_dim=32,
+        depths=(2, 2, 2),
+        num_heads=(2, 4, 8),
+        window_size=4,
+        mlp_ratio=2.0,
+    ),
 }
 FACTORIES = {"swin_t": swin_t, "swin_cifar": swin_cifar, "swin_micro": swin_micro}
 
 
 def timm_model(name: str, fused: bool = False, **kwargs) -> nn.Module:
     model = TimmSwin(**TIMM_ARGS[name], drop_path_rate=0.0, **kwargs)
-    for module in model.modules():          # timm decides per module whether to call SDPA
+    for module in model.modules():  # timm decides per module whether to call SDPA
         if hasattr(module, "fused_attn"):
             module.fused_attn = fused
     return model
@@ -142,7 +167,7 @@ def test_same_weights_give_bitwise_equal_logits_as_timm(name, batch):
         ours_logits, theirs_logits = ours(x), theirs(x)
     # Both run the same operations in the same order (scale q, QK^T, + bias, + mask, softmax, @V, proj;
     # LayerNorm, roll, partition; mean over tokens), so not one bit differs on the same machine.
-    assert torch.equal(features["ours"], features["theirs"])          # (B, h, w, 8C) after the final norm
+    assert torch.equal(features["ours"], features["theirs"])  # (B, h, w, 8C) after the final norm
     assert torch.equal(ours_logits, theirs_logits), (ours_logits - theirs_logits).abs().max()
 
 
@@ -191,4 +216,3 @@ def test_fused_attention_paths_agree_with_timm_fused_path():
     # Both fold bias and mask into SDPA's float mask, but timm lets SDPA compute the scale itself and
     # adds the mask in another broadcast order: equal up to float32 rounding.
     torch.testing.assert_close(ours_logits, theirs_logits, rtol=0, atol=1e-5)
-

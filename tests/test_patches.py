@@ -7,8 +7,10 @@ from einops import rearrange
 from swinlab.patches import PatchEmbed, image_to_patches, patches_to_image
 
 
-@pytest.mark.parametrize("shape,patch", [((1, 4, 4, 1), 2), ((2, 8, 12, 3), 4), ((3, 6, 10, 5), (3, 2)),
-                                         ((1, 7, 7, 2), 7), ((2, 5, 3, 4), 1)])
+@pytest.mark.parametrize(
+    "shape,patch",
+    [((1, 4, 4, 1), 2), ((2, 8, 12, 3), 4), ((3, 6, 10, 5), (3, 2)), ((1, 7, 7, 2), 7), ((2, 5, 3, 4), 1)],
+)
 def test_patches_round_trip_gives_the_image_back(shape, patch):
     x = torch.randn(*shape, generator=torch.Generator().manual_seed(0))
     assert torch.equal(patches_to_image(image_to_patches(x, patch), patch), x)
@@ -56,11 +58,14 @@ def test_patch_embed_norm_normalises_each_token():
     assert PatchEmbed(4, 3, 32, norm=False).norm is None
 
 
-@pytest.mark.parametrize("shape,patch,words", [
-    ((1, 10, 12, 3), 4, ["H=10", "P=4", "pad to 12"]),
-    ((1, 12, 10, 3), 4, ["W=10", "P=4", "pad to 12"]),
-    ((1, 4, 4, 3), 8, ["P=8", "H=4", "pick P <= 4"]),
-])
+@pytest.mark.parametrize(
+    "shape,patch,words",
+    [
+        ((1, 10, 12, 3), 4, ["H=10", "P=4", "pad to 12"]),
+        ((1, 12, 10, 3), 4, ["W=10", "P=4", "pad to 12"]),
+        ((1, 4, 4, 3), 8, ["P=8", "H=4", "pick P <= 4"]),
+    ],
+)
 def test_image_to_patches_rejects_sizes_not_divisible_naming_sizes_and_fix(shape, patch, words):
     with pytest.raises(ValueError) as err:
         image_to_patches(torch.zeros(shape), patch)

@@ -18,9 +18,9 @@ from swinlab.relative_position import (
 def index_by_loops(mh: int, mw: int) -> torch.Tensor:
     """An independent construction: list every offset (dy, dx) in table order, give each its position in
     that list, then look up the offset of every (query, key) pair with explicit loops."""
-    offsets = list(itertools.product(range(-(mh - 1), mh), range(-(mw - 1), mw)))     # table order
+    offsets = list(itertools.product(range(-(mh - 1), mh), range(-(mw - 1), mw)))  # table order
     entry = {offset: t for t, offset in enumerate(offsets)}
-    tokens = [(r, c) for r in range(mh) for c in range(mw)]                           # row by row
+    tokens = [(r, c) for r in range(mh) for c in range(mw)]  # row by row
     out = torch.empty(len(tokens), len(tokens), dtype=torch.int64)
     for i, (ri, ci) in enumerate(tokens):
         for j, (rj, cj) in enumerate(tokens):
@@ -49,9 +49,9 @@ def test_index_equals_loop_construction_for_rectangular_windows(mh, mw):
 def test_index_uses_every_table_entry_and_the_diagonal_is_the_centre(M):
     index = relative_position_index(M)
     assert torch.equal(index.unique(), torch.arange((2 * M - 1) ** 2))
-    centre = (2 * M - 1) * (M - 1) + (M - 1)                                          # offset (0, 0)
+    centre = (2 * M - 1) * (M - 1) + (M - 1)  # offset (0, 0)
     assert torch.equal(index.diagonal(), torch.full((M * M,), centre))
-    assert torch.equal(index + index.T, torch.full_like(index, 2 * centre))          # (dy, dx) vs (-dy, -dx)
+    assert torch.equal(index + index.T, torch.full_like(index, 2 * centre))  # (dy, dx) vs (-dy, -dx)
 
 
 def test_relative_coordinates_are_row_and_column_offsets():

@@ -7,7 +7,8 @@ import itertools
 import pytest
 import torch
 
-from swinlab.exercises import ExerciseError, check_shift_mask
+from swinlab.course.checks import ExerciseError
+from swinlab.course.lesson05_shifted_windows import check_shift_mask
 from swinlab.shift import (
     MASK_VALUE,
     cyclic_shift,
@@ -25,8 +26,10 @@ N = MASK_VALUE  # -100
 
 # ---- the cyclic shift ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("shape,shift", [((2, 8, 8, 3), 2), ((1, 6, 9, 4), 1), ((3, 12, 4, 2), (3, 1)),
-                                         ((1, 7, 7, 1), 3), ((2, 4, 4, 5), 0)])
+
+@pytest.mark.parametrize(
+    "shape,shift", [((2, 8, 8, 3), 2), ((1, 6, 9, 4), 1), ((3, 12, 4, 2), (3, 1)), ((1, 7, 7, 1), 3), ((2, 4, 4, 5), 0)]
+)
 def test_reverse_cyclic_shift_undoes_cyclic_shift(shape, shift):
     x = torch.randn(shape)
     torch.testing.assert_close(reverse_cyclic_shift(cyclic_shift(x, shift), shift), x, rtol=0, atol=0)
@@ -34,42 +37,48 @@ def test_reverse_cyclic_shift_undoes_cyclic_shift(shape, shift):
 
 def test_cyclic_shift_rolls_up_and_left():
     x = torch.arange(16).reshape(1, 4, 4, 1)
-    expected = torch.tensor([[5, 6, 7, 4],
-                             [9, 10, 11, 8],
-                             [13, 14, 15, 12],
-                             [1, 2, 3, 0]])
+    expected = torch.tensor([[5, 6, 7, 4], [9, 10, 11, 8], [13, 14, 15, 12], [1, 2, 3, 0]])
     assert torch.equal(cyclic_shift(x, 1)[0, :, :, 0], expected)
 
 
 # ---- region labels and the mask, by hand for 4x4 tokens, M=2, s=1 ---------------------------------
 
+
 def test_shift_regions_4x4_window_2_shift_1_by_hand():
-    expected = torch.tensor([[0, 0, 1, 2],
-                             [0, 0, 1, 2],
-                             [3, 3, 4, 5],
-                             [6, 6, 7, 8]])
+    expected = torch.tensor([[0, 0, 1, 2], [0, 0, 1, 2], [3, 3, 4, 5], [6, 6, 7, 8]])
     assert torch.equal(shift_regions(4, 4, 2, 1), expected)
 
 
 def test_shift_mask_4x4_window_2_shift_1_by_hand():
-    expected = torch.tensor([
-        [[0, 0, 0, 0],            # window 0: labels 0 0 / 0 0, one region
-         [0, 0, 0, 0],
-         [0, 0, 0, 0],
-         [0, 0, 0, 0]],
-        [[0, N, 0, N],            # window 1: labels 1 2 / 1 2
-         [N, 0, N, 0],
-         [0, N, 0, N],
-         [N, 0, N, 0]],
-        [[0, 0, N, N],            # window 2: labels 3 3 / 6 6
-         [0, 0, N, N],
-         [N, N, 0, 0],
-         [N, N, 0, 0]],
-        [[0, N, N, N],            # window 3: labels 4 5 / 7 8, four regions
-         [N, 0, N, N],
-         [N, N, 0, N],
-         [N, N, N, 0]],
-    ], dtype=torch.float32)
+    expected = torch.tensor(
+        [
+            [
+                [0, 0, 0, 0],  # window 0: labels 0 0 / 0 0, one region
+                [0, 0, 0, 0],
+                [0, 0, 0, 0],
+                [0, 0, 0, 0],
+            ],
+            [
+                [0, N, 0, N],  # window 1: labels 1 2 / 1 2
+                [N, 0, N, 0],
+                [0, N, 0, N],
+                [N, 0, N, 0],
+            ],
+            [
+                [0, 0, N, N],  # window 2: labels 3 3 / 6 6
+                [0, 0, N, N],
+                [N, N, 0, 0],
+                [N, N, 0, 0],
+            ],
+            [
+                [0, N, N, N],  # window 3: labels 4 5 / 7 8, four regions
+                [N, 0, N, N],
+                [N, N, 0, N],
+                [N, N, N, 0],
+            ],
+        ],
+        dtype=torch.float32,
+    )
     mask = shift_mask(4, 4, 2, 1)
     assert mask.dtype == torch.float32
     assert torch.equal(mask, expected)
@@ -82,14 +91,17 @@ def test_shift_zero_gives_no_mask():
 
 # ---- against an independent construction over many sizes ------------------------------------------
 
+
 def _regions_by_loops(H, W, mh, mw, sh, sw):
     """Each rolled position's label from the token's ORIGINAL coordinates (before the roll)."""
+
     def band(orig, length, m, s):
-        if orig < s:                 # wrapped around from the top/left: the last band
+        if orig < s:  # wrapped around from the top/left: the last band
             return 2
-        if orig >= length - m + s:   # the last (partial) window of the original map: the middle band
+        if orig >= length - m + s:  # the last (partial) window of the original map: the middle band
             return 1
         return 0
+
     out = torch.empty(H, W, dtype=torch.long)
     for i in range(H):
         for j in range(W):
@@ -100,8 +112,10 @@ def _regions_by_loops(H, W, mh, mw, sh, sw):
 def _mask_by_loops(H, W, mh, mw, sh, sw):
     """Two tokens of a rolled window may attend iff their original positions lie in the same piece of the
     displaced window grid (the windows cut at s, s+M, s+2M, ... of the unshifted map)."""
+
     def piece(orig, s, m):
         return (orig - s) // m if orig >= s else -1
+
     masks = []
     for top in range(0, H, mh):
         for left in range(0, W, mw):
@@ -111,8 +125,12 @@ def _mask_by_loops(H, W, mh, mw, sh, sw):
     return torch.tensor(masks)
 
 
-CASES = [(H, W, M, s)
-         for M in range(2, 6) for s in range(1, M) for H, W in ((M, M), (2 * M, 2 * M), (2 * M, 3 * M), (3 * M, M))]
+CASES = [
+    (H, W, M, s)
+    for M in range(2, 6)
+    for s in range(1, M)
+    for H, W in ((M, M), (2 * M, 2 * M), (2 * M, 3 * M), (3 * M, M))
+]
 RECT_CASES = [(8, 12, (4, 6), (2, 3)), (6, 8, (3, 4), (1, 0)), (9, 10, (3, 5), (0, 2)), (12, 12, (6, 4), (5, 1))]
 
 
@@ -128,12 +146,12 @@ def test_shift_mask_shape_and_values():
     mask = shift_mask(56, 56, 7, 3)
     assert mask.shape == (64, 49, 49)
     assert set(mask.unique().tolist()) == {0.0, N}
-    assert torch.equal(mask, mask.transpose(1, 2))                 # "same region" is symmetric
-    assert (mask[:, range(49), range(49)] == 0).all()               # a token always sees itself
+    assert torch.equal(mask, mask.transpose(1, 2))  # "same region" is symmetric
+    assert (mask[:, range(49), range(49)] == 0).all()  # a token always sees itself
 
 
 def test_only_windows_on_the_last_row_or_column_are_masked():
-    mask = shift_mask(28, 28, 7, 3)                                 # 4x4 windows
+    mask = shift_mask(28, 28, 7, 3)  # 4x4 windows
     masked = (mask == N).flatten(1).any(dim=1).reshape(4, 4)
     expected = torch.zeros(4, 4, dtype=torch.bool)
     expected[-1, :] = True
@@ -143,11 +161,12 @@ def test_only_windows_on_the_last_row_or_column_are_masked():
 
 # ---- the proof: cyclic shift + mask == the naive uneven windows --------------------------------------
 
+
 def _shifted_window_attention(q, k, v, M, s):
     """The efficient path, from plain tensor ops: roll, partition, masked softmax, reverse, roll back."""
     B, H, W, d = q.shape
     parts = [window_partition(cyclic_shift(t, s), M).flatten(1, 2) for t in (q, k, v)]  # B*nW, M*M, d
-    attn = parts[0] @ parts[1].transpose(-2, -1) * d ** -0.5                           # B*nW, M*M, M*M
+    attn = parts[0] @ parts[1].transpose(-2, -1) * d**-0.5  # B*nW, M*M, M*M
     mask = shift_mask(H, W, M, s)
     if mask is not None:
         attn = (attn.unflatten(0, (B, -1)) + mask).flatten(0, 1)
@@ -155,8 +174,18 @@ def _shifted_window_attention(q, k, v, M, s):
     return reverse_cyclic_shift(window_reverse(out.unflatten(1, (M, M)), M, H, W), s)
 
 
-@pytest.mark.parametrize("B,H,W,M,s", [(2, 8, 8, 4, 2), (1, 8, 12, 4, 2), (2, 12, 8, 4, 1), (1, 6, 9, 3, 1),
-                                       (1, 14, 21, 7, 3), (1, 12, 12, 4, 3), (2, 10, 10, 5, 0)])
+@pytest.mark.parametrize(
+    "B,H,W,M,s",
+    [
+        (2, 8, 8, 4, 2),
+        (1, 8, 12, 4, 2),
+        (2, 12, 8, 4, 1),
+        (1, 6, 9, 3, 1),
+        (1, 14, 21, 7, 3),
+        (1, 12, 12, 4, 3),
+        (2, 10, 10, 5, 0),
+    ],
+)
 def test_cyclic_shift_with_mask_equals_padded_windows(B, H, W, M, s):
     g = torch.Generator().manual_seed(H * 100 + W * 10 + M)
     x = torch.randn(B, H, W, 6, generator=g, dtype=torch.float64)
@@ -170,7 +199,7 @@ def test_without_the_mask_the_cyclic_shift_mixes_distant_tokens():
     torch.manual_seed(0)
     q, k, v = torch.randn(3, 1, 8, 8, 4, dtype=torch.float64).unbind(0)
     parts = [window_partition(cyclic_shift(t, 2), 4).flatten(1, 2) for t in (q, k, v)]
-    out = (parts[0] @ parts[1].transpose(-2, -1) * 0.5).softmax(-1) @ parts[2]          # no mask
+    out = (parts[0] @ parts[1].transpose(-2, -1) * 0.5).softmax(-1) @ parts[2]  # no mask
     unmasked = reverse_cyclic_shift(window_reverse(out.unflatten(1, (4, 4)), 4, 8, 8), 2)
     assert not torch.allclose(unmasked, padded_window_attention(q, k, v, 4, 2))
 
@@ -188,9 +217,17 @@ def test_window_counts_naive_81_vs_cyclic_64_for_swin_t_stage_1():
 
 # ---- edge cases and bad input -----------------------------------------------------------------------
 
-@pytest.mark.parametrize("resolution,M,s,expected", [((56, 56), 7, 3, (7, 3)), ((7, 7), 7, 3, (7, 0)),
-                                                     ((4, 6), 7, 3, (4, 0)), ((8, 8), 7, 3, (7, 3)),
-                                                     ((14, 14), 7, 0, (7, 0))])
+
+@pytest.mark.parametrize(
+    "resolution,M,s,expected",
+    [
+        ((56, 56), 7, 3, (7, 3)),
+        ((7, 7), 7, 3, (7, 0)),
+        ((4, 6), 7, 3, (4, 0)),
+        ((8, 8), 7, 3, (7, 3)),
+        ((14, 14), 7, 0, (7, 0)),
+    ],
+)
 def test_window_and_shift_shrinks_the_window_and_drops_the_shift_on_small_maps(resolution, M, s, expected):
     assert window_and_shift(resolution, M, s) == expected
 
@@ -228,8 +265,9 @@ def test_masked_softmax_weights_are_about_exp_minus_100_and_inf_gives_nan():
 
 # ---- the exercise checker ---------------------------------------------------------------------------
 
+
 def _mask_from_coordinates(H, W, M, s):
-    rows, cols = (torch.arange(H) + s) % H, (torch.arange(W) + s) % W      # original coordinates
+    rows, cols = (torch.arange(H) + s) % H, (torch.arange(W) + s) % W  # original coordinates
     piece_r = torch.where(rows >= s, (rows - s) // M, -1)
     piece_c = torch.where(cols >= s, (cols - s) // M, -1)
     piece = (piece_r[:, None] + 1) * (W // M + 1) + piece_c[None, :] + 1

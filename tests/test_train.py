@@ -12,8 +12,17 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from swinlab.course.checks import ExerciseError
+from swinlab.course.draw import plot_history
+from swinlab.course.lesson08_train_cifar10 import (
+    attention_explorer,
+    augmentation_explorer,
+    check_lr_schedule,
+    check_soft_targets,
+    draw_attention,
+    draw_augmentation,
+)
 from swinlab.data import synthetic_cifar10
-from swinlab.exercises import ExerciseError, check_lr_schedule, check_soft_targets
 from swinlab.train import (
     NonFiniteLossError,
     TrainConfig,
@@ -51,8 +60,19 @@ def data():
 
 
 def tiny_cfg(**kw) -> TrainConfig:
-    base = dict(epochs=3, batch_size=32, lr=2e-3, warmup_epochs=1, eval_batch_size=64, erase_prob=0.25,
-                mixup_alpha=0.8, cutmix_alpha=1.0, drop_path=None, model="swin_micro", log_every=2)
+    base = dict(
+        epochs=3,
+        batch_size=32,
+        lr=2e-3,
+        warmup_epochs=1,
+        eval_batch_size=64,
+        erase_prob=0.25,
+        mixup_alpha=0.8,
+        cutmix_alpha=1.0,
+        drop_path=None,
+        model="swin_micro",
+        log_every=2,
+    )
     return TrainConfig(**{**base, **kw})
 
 
@@ -66,7 +86,7 @@ def test_batched_random_crop_equals_per_image_loop():
     padded = F.pad(images, (0, 0, 4, 4, 4, 4))
     for b in range(5):
         oy, ox = offsets[:, b].tolist()
-        assert torch.equal(out[b], padded[b, oy:oy + 32, ox:ox + 32])
+        assert torch.equal(out[b], padded[b, oy : oy + 32, ox : ox + 32])
     assert not torch.equal(out, images)  # some image moved
 
 
@@ -91,11 +111,11 @@ def test_normalize_is_channels_last_and_denormalize_inverts_it():
 def test_random_erase_sets_rectangles_to_zero_with_probability_p():
     x = torch.ones(200, 3, 32, 32)
     out = random_erase(x, 0.5, torch.Generator().manual_seed(0))
-    erased = (out == 0).all(1)                                   # B, H, W
+    erased = (out == 0).all(1)  # B, H, W
     frac = erased.flatten(1).float().mean(1)
     hit = frac > 0
     assert 60 < int(hit.sum()) < 140 and float(frac.max()) <= 1 / 3 + 0.05
-    for b in torch.nonzero(hit).flatten()[:10].tolist():         # each erased region is one rectangle
+    for b in torch.nonzero(hit).flatten()[:10].tolist():  # each erased region is one rectangle
         rows, cols = erased[b].any(1), erased[b].any(0)
         assert int(erased[b].sum()) == int(rows.sum()) * int(cols.sum())
     assert torch.equal(random_erase(x, 0.0), x)
@@ -115,7 +135,7 @@ def test_mixup_and_cutmix_mix_targets_with_the_pasted_fraction():
     assert lam == 0.7 and torch.allclose(xm[0], torch.full((3, 8, 8), 0.3))
     assert math.isclose(tm[0, 0].item(), 0.7, rel_tol=1e-6)
     xc, tc, lam_c = mix_batch(x, t, 0.75, "cutmix")
-    pasted = xc[0].mean().item()                                 # fraction of image 0 now from image 1
+    pasted = xc[0].mean().item()  # fraction of image 0 now from image 1
     assert math.isclose(1 - lam_c, pasted, abs_tol=1e-6) and math.isclose(tc[0, 1].item(), pasted, abs_tol=1e-6)
     torch.testing.assert_close(tc.sum(1), torch.ones(2))
     with pytest.raises(ValueError, match="mixup"):
@@ -159,7 +179,8 @@ def test_config_presets_round_trip_through_json_and_reject_bad_values():
 
 def test_build_model_resolves_names_and_rejects_unknown_ones():
     assert build_model("swin_micro", embed_dim=16, depths=(1, 1), num_heads=(1, 2))(
-        torch.zeros(2, 3, 32, 32)).shape == (2, 10)
+        torch.zeros(2, 3, 32, 32)
+    ).shape == (2, 10)
     with pytest.raises(ValueError, match="unknown model"):
         build_model("resnet")
 
@@ -178,13 +199,21 @@ def test_training_learns_the_synthetic_task_and_writes_its_files(tmp_path):
     result = train(tiny_model(), synthetic_cifar10(320, 64, seed=1), cfg, device="cpu", out=tmp_path, progress=False)
     assert not result.interrupted and len(result.history) == 5
     assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
-    assert result.best_acc > 0.35                                 # chance is 0.1
+    assert result.best_acc > 0.35  # chance is 0.1
     saved = load_history(tmp_path / "history.json")
     assert saved["history"] == result.history and saved["data"] == "synthetic stand-in"
-    assert set(saved["history"][0]) >= {"epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr",
-                                        "seconds", "images_per_s"}
-    assert (tmp_path / "curves.png").stat().st_size > 1000
-    assert not list(tmp_path.glob(".*.tmp"))                      # no temporary file left behind
+    assert set(saved["history"][0]) >= {
+        "epoch",
+        "train_loss",
+        "train_acc",
+        "test_loss",
+        "test_acc",
+        "lr",
+        "seconds",
+        "images_per_s",
+    }
+    assert not (tmp_path / "curves.png").exists()  # the figure is the command line's (train() draws nothing)
+    assert not list(tmp_path.glob(".*.tmp"))  # no temporary file left behind
 
 
 def test_resumed_run_equals_the_uninterrupted_run(data, tmp_path):
@@ -192,16 +221,16 @@ def test_resumed_run_equals_the_uninterrupted_run(data, tmp_path):
     full = train(tiny_model(), data, cfg, device="cpu", out=tmp_path / "full", progress=False)
     part = train(tiny_model(), data, cfg, device="cpu", out=tmp_path / "split", progress=False, until_epoch=1)
     assert len(part.history) == 1
-    ckpt = load_checkpoint(tmp_path / "split" / "checkpoint.pt")   # weights_only=True inside
+    ckpt = load_checkpoint(tmp_path / "split" / "checkpoint.pt")  # weights_only=True inside
     assert ckpt["epoch"] == 1 and ckpt["config"] == cfg.to_dict()
-    resumed = train(tiny_model(seed=99), data, cfg, device="cpu", out=tmp_path / "split", progress=False,
-                    resume=True)
+    resumed = train(tiny_model(seed=99), data, cfg, device="cpu", out=tmp_path / "split", progress=False, resume=True)
     assert len(resumed.history) == 3
     for (name, a), b in zip(full.model.state_dict().items(), resumed.model.state_dict().values(), strict=True):
         assert torch.equal(a, b), name
     for a, b in zip(full.history, resumed.history, strict=True):
-        assert {k: a[k] for k in ("train_loss", "test_loss", "test_acc", "lr")} == \
-               {k: b[k] for k in ("train_loss", "test_loss", "test_acc", "lr")}
+        assert {k: a[k] for k in ("train_loss", "test_loss", "test_acc", "lr")} == {
+            k: b[k] for k in ("train_loss", "test_loss", "test_acc", "lr")
+        }
 
 
 def test_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(data, tmp_path):
@@ -212,7 +241,7 @@ def test_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(da
 
     def after_epoch(record):
         good["state"] = {k: v.clone() for k, v in model.state_dict().items()}
-        poison["on"] = True                                        # epoch 2 produces NaN logits
+        poison["on"] = True  # epoch 2 produces NaN logits
 
     with pytest.raises(NonFiniteLossError, match="epoch 2.*last good checkpoint"):
         train(model, data, tiny_cfg(), device="cpu", out=tmp_path, progress=False, callback=after_epoch)
@@ -252,14 +281,15 @@ def test_evaluate_and_confusion_matrix_agree(data):
     cm = confusion_matrix(pred, torch.as_tensor(data.test_labels))
     assert res["logits"].shape == (32, 10) and int(cm.sum()) == 32
     assert math.isclose(res["acc"], cm.trace().item() / 32)
-    assert math.isclose(res["loss"], F.cross_entropy(res["logits"], torch.as_tensor(data.test_labels)).item(),
-                        rel_tol=1e-5)
+    assert math.isclose(
+        res["loss"], F.cross_entropy(res["logits"], torch.as_tensor(data.test_labels)).item(), rel_tol=1e-5
+    )
 
 
 def test_attention_weights_reproduce_the_blocks_attention_output():
     model = tiny_model()
     images = normalize(torch.randint(0, 256, (2, 32, 32, 3), dtype=torch.uint8))
-    for block in (0, 1):                                             # W-MSA, and the shifted one if any
+    for block in (0, 1):  # W-MSA, and the shifted one if any
         attn = [m for m in model.modules() if type(m).__name__ == "WindowAttention"][block]
         caught: dict = {}
 
@@ -271,12 +301,12 @@ def test_attention_weights_reproduce_the_blocks_attention_output():
         handle.remove()
         Bw, N, C = caught["x"].shape
         torch.testing.assert_close(weights.sum(-1), torch.ones(Bw, attn.num_heads, N))
-        v = F.linear(caught["x"], attn.qkv.weight, attn.qkv.bias)[..., 2 * C:]
+        v = F.linear(caught["x"], attn.qkv.weight, attn.qkv.bias)[..., 2 * C :]
         v = v.view(Bw, N, attn.num_heads, C // attn.num_heads).transpose(1, 2)
         out = F.linear((weights @ v).transpose(1, 2).reshape(Bw, N, C), attn.proj.weight, attn.proj.bias)
         torch.testing.assert_close(out, caught["out"], atol=1e-5, rtol=1e-4)
     maps = attention_received(model, images)
-    assert maps.shape == (2, 2, 8, 8)                                # last block: 2 heads on the 8x8 grid
+    assert maps.shape == (2, 2, 8, 8)  # last block: 2 heads on the 8x8 grid
     torch.testing.assert_close(maps.mean((-1, -2)), torch.full((2, 2), 1 / 16))
     tables = relative_bias_tables(model)
     assert [tuple(t.shape) for t in tables] == [(1, 7, 7), (2, 7, 7)]
@@ -290,18 +320,35 @@ def test_cli_help_lists_the_options(capsys):
         main(["--help"])
     assert e.value.code == 0
     text = capsys.readouterr().out
-    assert all(opt in text for opt in ("--model", "--epochs", "--data-dir", "--out", "--resume", "--quick",
-                                       "--synthetic"))
+    assert all(
+        opt in text for opt in ("--model", "--epochs", "--data-dir", "--out", "--resume", "--quick", "--synthetic")
+    )
 
 
 def test_cli_trains_stops_and_resumes_on_synthetic_data(tmp_path, capsys):
-    args = ["--quick", "--synthetic", "--out", str(tmp_path / "run"), "--epochs", "2", "--batch-size", "64",
-            "--train-subset", "128", "--test-subset", "64", "--max-minutes", "0", "--no-progress"]
+    args = [
+        "--quick",
+        "--synthetic",
+        "--out",
+        str(tmp_path / "run"),
+        "--epochs",
+        "2",
+        "--batch-size",
+        "64",
+        "--train-subset",
+        "128",
+        "--test-subset",
+        "64",
+        "--max-minutes",
+        "0",
+        "--no-progress",
+    ]
     assert main(args + ["--stop-after", "1"]) == 0
     assert len(load_history(tmp_path / "run" / "history.json")["history"]) == 1
     assert main(["--out", str(tmp_path / "run"), "--resume", "--synthetic", "--no-progress"]) == 0
     saved = load_history(tmp_path / "run" / "history.json")
     assert [h["epoch"] for h in saved["history"]] == [1, 2] and saved["model"] == "swin_micro"
+    assert (tmp_path / "run" / "curves.png").stat().st_size > 1000  # drawn by the command line
     assert "SYNTHETIC" in capsys.readouterr().out
 
 
@@ -309,22 +356,33 @@ def test_cli_trains_stops_and_resumes_on_synthetic_data(tmp_path, capsys):
 
 
 def test_lesson08_figures_draw(data):
-    from swinlab import viz
 
-    hist = [{"epoch": e, "train_loss": 2.0 / e, "train_acc": 0.1 * e, "test_loss": 2.1 / e, "test_acc": 0.1 * e,
-             "lr": 1e-3, "seconds": 1.0, "images_per_s": 10.0, "elapsed_s": 60.0 * e} for e in (1, 2, 3)]
-    assert len(viz.plot_history(hist, reference=hist, x="minutes").axes) == 3
-    fig, state = viz.draw_augmentation(data.train_images[:4], 4, "cutmix", 1.0, 0.0, seed=1,
-                                       classes=data.classes, labels=data.train_labels[:4])
+    hist = [
+        {
+            "epoch": e,
+            "train_loss": 2.0 / e,
+            "train_acc": 0.1 * e,
+            "test_loss": 2.1 / e,
+            "test_acc": 0.1 * e,
+            "lr": 1e-3,
+            "seconds": 1.0,
+            "images_per_s": 10.0,
+            "elapsed_s": 60.0 * e,
+        }
+        for e in (1, 2, 3)
+    ]
+    assert len(plot_history(hist, reference=hist, x="minutes").axes) == 3
+    fig, state = draw_augmentation(
+        data.train_images[:4], 4, "cutmix", 1.0, 0.0, seed=1, classes=data.classes, labels=data.train_labels[:4]
+    )
     assert state["mix"] == "cutmix" and 0 < state["lam"] <= 1 and state["changed"] > 0
-    assert viz.draw_augmentation(data.train_images[:4], 0, "none", 1.0, 0.0, seed=0)[1]["lam"] == 1.0
+    assert draw_augmentation(data.train_images[:4], 0, "none", 1.0, 0.0, seed=0)[1]["lam"] == 1.0
     maps = np.random.default_rng(0).random((3, 2, 4, 4))
-    fig, state = viz.draw_attention(data.test_images[:3], maps, index=1, head=0)
+    fig, state = draw_attention(data.test_images[:3], maps, index=1, head=0)
     assert state["peak"] == tuple(int(i) for i in np.unravel_index(maps[1, 0].argmax(), (4, 4)))
 
 
 def test_augmentation_explorer_redraws_when_a_slider_moves(data):
-    from swinlab.widgets import attention_explorer, augmentation_explorer
 
     ex = augmentation_explorer(data.train_images[:3], data.train_labels[:3], data.classes)
     assert ex.state["mix"] == "none" and ex.state["padding"] == 4

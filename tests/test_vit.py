@@ -25,8 +25,19 @@ from swinlab.vit import (
 
 
 def tiny_vit(**kwargs) -> ViT:
-    return ViT(**{"img_size": 16, "patch_size": 4, "embed_dim": 32, "depth": 2, "num_heads": 4, "mlp_ratio": 2.0,
-                  "num_classes": 5, "drop_path_rate": 0.0, **kwargs})
+    return ViT(
+        **{
+            "img_size": 16,
+            "patch_size": 4,
+            "embed_dim": 32,
+            "depth": 2,
+            "num_heads": 4,
+            "mlp_ratio": 2.0,
+            "num_classes": 5,
+            "drop_path_rate": 0.0,
+            **kwargs,
+        }
+    )
 
 
 def test_vit_cifar_has_about_swin_cifar_parameters():
@@ -66,7 +77,7 @@ def test_vit_macs_formula_equals_flop_counter_exactly(kwargs):
     model = tiny_vit(fused=False, **kwargs).eval()
     size = model.config["img_size"]
     flops = count_flops(model, torch.randn(2, 3, size, size))
-    assert flops == 2 * 2 * model.macs()["total"]                          # 2 images, 2 FLOPs per MAC
+    assert flops == 2 * 2 * model.macs()["total"]  # 2 images, 2 FLOPs per MAC
 
 
 def test_vit_macs_is_complexity_vit_macs():
@@ -91,8 +102,9 @@ def test_global_attention_equals_torch_multihead_attention():
     x = torch.randn(2, 9, 32)
     expected, _ = mha(x, x, x, need_weights=False)
     for fused in (False, True):
-        got = global_attention(x, mha.in_proj_weight, mha.in_proj_bias, mha.out_proj.weight, mha.out_proj.bias, 4,
-                               fused=fused)
+        got = global_attention(
+            x, mha.in_proj_weight, mha.in_proj_bias, mha.out_proj.weight, mha.out_proj.bias, 4, fused=fused
+        )
         torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-4)
 
 
@@ -102,7 +114,7 @@ def test_attention_is_global_every_token_sees_every_other():
     images = torch.randn(1, 3, 16, 16)
     with torch.no_grad():
         before = model.forward_features(images)
-        images[..., -4:, -4:] += 1.0                                        # change the last patch only
+        images[..., -4:, -4:] += 1.0  # change the last patch only
         after = model.forward_features(images)
     # one block of global attention already carries the change to every token, the [CLS] token included
     assert ((after - before).abs().amax(dim=-1) > 1e-6).all()
@@ -173,8 +185,10 @@ def test_compare_inference_rejects_an_unknown_pair():
 def _rows(values: dict[int, tuple[float, float]]) -> list[dict]:
     rows = []
     for size, (vit, swin) in values.items():
-        rows += [{"model": "ViT", "img_size": size, "images_per_s": vit, "seconds": 1 / vit},
-                 {"model": "Swin", "img_size": size, "images_per_s": swin, "seconds": 1 / swin}]
+        rows += [
+            {"model": "ViT", "img_size": size, "images_per_s": vit, "seconds": 1 / vit},
+            {"model": "Swin", "img_size": size, "images_per_s": swin, "seconds": 1 / swin},
+        ]
     return rows
 
 
@@ -195,10 +209,10 @@ def test_time_forward_stops_at_its_time_limit():
 
     seconds = time_forward(slow, torch.zeros(1), repeats=20, warmup=1, max_seconds=0.12)
     assert seconds >= 0.05
-    assert len(calls) <= 4                                                  # not 21
+    assert len(calls) <= 4  # not 21
 
 
 def test_time_forward_repeats_fast_calls_until_min_seconds():
     calls = []
     time_forward(lambda images: calls.append(1), torch.zeros(1), repeats=2, warmup=1, min_seconds=0.02)
-    assert len(calls) > 3                                                   # more than warmup + repeats
+    assert len(calls) > 3  # more than warmup + repeats

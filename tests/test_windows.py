@@ -6,8 +6,18 @@ import torch
 from swinlab.windows import num_windows, window_partition, window_partition_loop, window_reverse
 
 
-@pytest.mark.parametrize("B,H,W,C,M", [(1, 4, 4, 1, 2), (2, 8, 8, 3, 4), (3, 14, 21, 5, 7), (2, 6, 8, 2, (3, 4)),
-                                       (1, 12, 6, 4, (4, 2)), (2, 5, 5, 1, 5), (1, 3, 2, 2, 1)])
+@pytest.mark.parametrize(
+    "B,H,W,C,M",
+    [
+        (1, 4, 4, 1, 2),
+        (2, 8, 8, 3, 4),
+        (3, 14, 21, 5, 7),
+        (2, 6, 8, 2, (3, 4)),
+        (1, 12, 6, 4, (4, 2)),
+        (2, 5, 5, 1, 5),
+        (1, 3, 2, 2, 1),
+    ],
+)
 def test_window_reverse_undoes_window_partition(B, H, W, C, M):
     x = torch.randn(B, H, W, C, generator=torch.Generator().manual_seed(0))
     windows = window_partition(x, M)
@@ -37,8 +47,12 @@ def test_rectangular_windows_order_matches_hand_written_layout():
     # 4x6 grid holding 0..23, windows of 2 rows x 3 columns
     x = torch.arange(24.0).view(1, 4, 6, 1)
     windows = window_partition(x, (2, 3))[..., 0]
-    assert windows.tolist() == [[[0, 1, 2], [6, 7, 8]], [[3, 4, 5], [9, 10, 11]],
-                                [[12, 13, 14], [18, 19, 20]], [[15, 16, 17], [21, 22, 23]]]
+    assert windows.tolist() == [
+        [[0, 1, 2], [6, 7, 8]],
+        [[3, 4, 5], [9, 10, 11]],
+        [[12, 13, 14], [18, 19, 20]],
+        [[15, 16, 17], [21, 22, 23]],
+    ]
 
 
 @pytest.mark.parametrize("B,H,W,M", [(1, 4, 4, 2), (2, 6, 9, 3), (3, 8, 12, (4, 3)), (1, 7, 7, 7)])
@@ -50,7 +64,7 @@ def test_loop_partition_equals_einops_partition(B, H, W, M):
 def test_windows_in_the_batch_give_the_same_attention_as_a_loop_over_windows():
     torch.manual_seed(0)
     x = torch.randn(2, 8, 8, 16)
-    attend = lambda t: torch.softmax(t @ t.transpose(-2, -1) / 4, dim=-1) @ t   # (..., N, C) -> (..., N, C)
+    attend = lambda t: torch.softmax(t @ t.transpose(-2, -1) / 4, dim=-1) @ t  # (..., N, C) -> (..., N, C)
     batched = attend(window_partition(x, 4).flatten(1, 2))
     looped = torch.stack([attend(w.flatten(0, 1)) for w in window_partition_loop(x, 4)])
     torch.testing.assert_close(batched, looped)
@@ -62,13 +76,16 @@ def test_num_windows_counts_the_grid_of_windows():
     assert num_windows(7, 7, 7) == 1
 
 
-@pytest.mark.parametrize("H,W,M,words", [
-    (30, 28, 7, ["H=30", "window M=7", "pad to 35", "{2, 3, 5, 6, 10, 15, 30}"]),
-    (28, 30, 7, ["W=30", "window M=7", "pad to 35"]),
-    (6, 8, (4, 4), ["H=6", "M=4", "pad to 8"]),
-    (4, 8, 8, ["M=8", "larger than H=4", "pick M <= 4"]),
-    (8, 4, (2, 6), ["M=6", "larger than W=4", "pick M <= 4"]),
-])
+@pytest.mark.parametrize(
+    "H,W,M,words",
+    [
+        (30, 28, 7, ["H=30", "window M=7", "pad to 35", "{2, 3, 5, 6, 10, 15, 30}"]),
+        (28, 30, 7, ["W=30", "window M=7", "pad to 35"]),
+        (6, 8, (4, 4), ["H=6", "M=4", "pad to 8"]),
+        (4, 8, 8, ["M=8", "larger than H=4", "pick M <= 4"]),
+        (8, 4, (2, 6), ["M=6", "larger than W=4", "pick M <= 4"]),
+    ],
+)
 def test_partition_rejects_non_divisible_or_too_large_windows_naming_sizes_and_fix(H, W, M, words):
     with pytest.raises(ValueError) as err:
         window_partition(torch.zeros(1, H, W, 1), M)
@@ -94,7 +111,7 @@ def test_wrong_rank_is_rejected():
 
 
 def test_window_reverse_rejects_inconsistent_sizes():
-    windows = window_partition(torch.zeros(2, 4, 6, 1), 2)      # 2 images x 6 windows
+    windows = window_partition(torch.zeros(2, 4, 6, 1), 2)  # 2 images x 6 windows
     with pytest.raises(ValueError, match="window_size is"):
         window_reverse(windows, 3, 6, 6)
     with pytest.raises(ValueError, match="12 windows cannot come from an H=4 x W=8 grid"):

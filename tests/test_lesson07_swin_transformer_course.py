@@ -4,28 +4,33 @@ from __future__ import annotations
 
 import pytest
 
-from swinlab import viz, widgets
-from swinlab.exercises import ExerciseError, check_block_forward
+from swinlab.course.checks import ExerciseError
+from swinlab.course.lesson07_swin_transformer import (
+    check_block_forward,
+    draw_information_flow,
+    information_flow_explorer,
+    token_dependencies,
+)
 from swinlab.shift import cyclic_shift, reverse_cyclic_shift
 from swinlab.windows import window_partition, window_reverse
 
 
 def test_without_shift_a_token_never_sees_beyond_its_window():
     for blocks in (1, 3):
-        reached = viz.token_dependencies(blocks, shift=False, grid=16, window_size=4, token=(5, 5))
+        reached = token_dependencies(blocks, shift=False, grid=16, window_size=4, token=(5, 5))
         assert reached.sum() == 16
-        assert reached[4:8, 4:8].all()                     # exactly the 4x4 window holding token (5, 5)
+        assert reached[4:8, 4:8].all()  # exactly the 4x4 window holding token (5, 5)
 
 
 def test_with_shift_the_dependencies_grow_until_they_cover_the_map():
-    counts = [int(viz.token_dependencies(b, shift=True, grid=16, window_size=4).sum()) for b in range(1, 6)]
+    counts = [int(token_dependencies(b, shift=True, grid=16, window_size=4).sum()) for b in range(1, 6)]
     assert counts[0] == 16 and counts[1] > counts[0]
     assert counts == sorted(counts)
     assert counts[-1] == 16 * 16
 
 
 def test_explorer_redraws_when_blocks_and_shift_change():
-    ex = widgets.information_flow_explorer()
+    ex = information_flow_explorer()
     assert ex.state == {"blocks": 2, "shift": True, "reached": 64, "grid": 16}
     ex.controls["blocks"].value = 1
     assert ex.state["blocks"] == 1 and ex.state["reached"] == 16
@@ -36,7 +41,7 @@ def test_explorer_redraws_when_blocks_and_shift_change():
 
 
 def test_static_figure_has_one_panel_per_block_count_and_setting():
-    fig = viz.draw_information_flow(max_blocks=3)
+    fig = draw_information_flow(max_blocks=3)
     assert len(fig.axes) == 6
 
 
@@ -74,4 +79,3 @@ def test_block_checker_rejects_none_and_a_missing_residual():
         check_block_forward(lambda block, x: None)
     with pytest.raises(ExerciseError, match="W-MSA block \\(shift 0\\)"):
         check_block_forward(lambda block, x: right_forward(block, x) - x)
-
