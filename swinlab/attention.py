@@ -22,6 +22,12 @@ def qkv_heads(
     """Project tokens to queries, keys and values, split into heads: ``(B*nW, N, C)`` -> three
     ``(B*nW, heads, N, C/heads)``."""
     C = x.shape[-1]
+    if isinstance(num_heads, bool) or not isinstance(num_heads, int) or num_heads < 1:
+        divisors = [h for h in range(1, C + 1) if C % h == 0]
+        raise ValueError(
+            f"num_heads must be a positive int, got {num_heads!r}: the C={C} channels are split into heads "
+            f"of C/heads channels each, so pick heads in {divisors}"
+        )
     if C % num_heads:
         raise ValueError(f"C={C} channels cannot be split into {num_heads} heads: pick heads dividing {C}")
     qkv = F.linear(x, qkv_weight, qkv_bias)  # B*nW, N, 3C

@@ -9,11 +9,18 @@ and values in B are taken from B_hat."
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ._utils import pair
 
-__all__ = ["relative_coordinates", "relative_position_index", "relative_position_bias", "RelativePositionBias"]
+__all__ = [
+    "relative_coordinates",
+    "relative_position_index",
+    "relative_position_bias",
+    "resize_bias_table",
+    "RelativePositionBias",
+]
 
 
 def relative_coordinates(window_size: int | tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -44,7 +51,8 @@ def relative_position_index(window_size: int | tuple[int, int]) -> torch.Tensor:
 def relative_position_bias(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     """Gather the bias of every token pair from the table.
 
-    ``table (nTable, heads)``, ``index (N, N) -> (heads, N, N)``.
+    ``table (nTable, heads)``, ``index (N, N) -> (heads, N, N)``. The index of an ``Mh x Mw`` window reads
+    entries ``0 .. (2Mh-1)(2Mw-1) - 1``, so the table must have exactly ``(2Mh-1)(2Mw-1)`` rows.
     """
     if table.dim() != 2:
         raise ValueError(f"table must be 2-D (nTable, heads), got shape {tuple(table.shape)}")
@@ -53,8 +61,51 @@ def relative_position_bias(table: torch.Tensor, index: torch.Tensor) -> torch.Te
             f"index must be square (N, N) with N = M*M tokens, got shape {tuple(index.shape)}: "
             "build it with relative_position_index(M)"
         )
+    if index.dtype.is_floating_point or index.dtype == torch.bool:
+        raise ValueError(f"index must be an integer tensor (torch.long), got {index.dtype}: use index.long()")
+    n = index.shape[0]
+    lo, hi = (int(v) for v in torch.aminmax(index))
+    if lo < 0 or table.shape[0] != hi + 1:
+        m = round(n**0.5)
+        window = f"M={m} ({n} tokens)" if m * m == n else f"{n} tokens"
+        reads = f"has a negative entry ({lo})" if lo < 0 else f"reads table entries 0 .. {hi}"
+        raise ValueError(
+            f"the index of a window of {window} {reads}, so the table needs {hi + 1} rows, one per offset; "
+            f"got a table of shape {tuple(table.shape)}: build the table for the index's window "
+            "(RelativePositionBias(M, heads)), or resize a table made for another window with resize_bias_table"
+        )
+    return _gather(table, index)
+
+
+def _gather(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    # (nTable, heads) gathered by (N, N) -> (heads, N, N). No checks: the module calls this on every forward
+    # pass with a table and index it built together (load_state_dict keeps their shapes).
     n = index.shape[0]
     return table[index.reshape(-1)].reshape(n, n, -1).permute(2, 0, 1).contiguous()
+
+
+def resize_bias_table(
+    table: torch.Tensor, window_size: int | tuple[int, int], new_window_size: int | tuple[int, int]
+) -> torch.Tensor:
+    """The bias table of one window size, interpolated (bicubic) for another: ``((2Mh-1)*(2Mw-1), heads) ->
+    ((2Mh'-1)*(2Mw'-1), heads)``.
+
+    Each head's column is a ``(2Mh-1) x (2Mw-1)`` image over the offsets (dy, dx); it is resized like an image,
+    as the official code does when it fine-tunes a 224-pixel checkpoint (M=7) at 384 pixels (M=12).
+    """
+    mh, mw = pair(window_size, "window_size")
+    nh, nw = pair(new_window_size, "new_window_size")
+    if table.dim() != 2 or table.shape[0] != (2 * mh - 1) * (2 * mw - 1):
+        raise ValueError(
+            f"a table for window {mh}x{mw} has shape ((2Mh-1)*(2Mw-1), heads) = "
+            f"({(2 * mh - 1) * (2 * mw - 1)}, heads), got {tuple(table.shape)}: pass the window the table was made for"
+        )
+    if (nh, nw) == (mh, mw):
+        return table.clone()
+    heads = table.shape[1]
+    image = table.T.reshape(1, heads, 2 * mh - 1, 2 * mw - 1)  # 1, heads, 2Mh-1, 2Mw-1: one image per head
+    resized = F.interpolate(image, size=(2 * nh - 1, 2 * nw - 1), mode="bicubic", align_corners=False)
+    return resized.reshape(heads, -1).T.contiguous()  # (2Mh'-1)*(2Mw'-1), heads
 
 
 class RelativePositionBias(nn.Module):
@@ -78,7 +129,7 @@ class RelativePositionBias(nn.Module):
 
     def relative_bias(self) -> torch.Tensor:
         """The bias ``B`` added to every window's attention logits: ``(heads, M², M²)``."""
-        return relative_position_bias(self.relative_position_bias_table, self.relative_position_index)
+        return _gather(self.relative_position_bias_table, self.relative_position_index)
 
     def forward(self) -> torch.Tensor:
         return self.relative_bias()

@@ -47,15 +47,35 @@ def _check_shift(window_size, shift) -> tuple[tuple[int, int], tuple[int, int]]:
     return (mh, mw), (sh, sw)
 
 
+def _check_map_and_roll(x: torch.Tensor, shift, name: str) -> tuple[int, int]:
+    # A roll along dims 1 and 2 is right only for a (B, H, W, C) map: on (H, W, C) it would roll W and C.
+    if not isinstance(x, torch.Tensor) or x.dim() != 4:
+        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        fix = (
+            "add the batch dimension with x[None] (one map) or x.unsqueeze(0)"
+            if isinstance(x, torch.Tensor) and x.dim() == 3
+            else "reshape it to (B, H, W, C), channels last"
+        )
+        raise ValueError(f"{name} rolls a (B, H, W, C) map along H and W, got shape {shape}: {fix}")
+    sh, sw = shift if isinstance(shift, (tuple, list)) and len(shift) == 2 else (shift, shift)
+    for s in (sh, sw):
+        if isinstance(s, bool) or not isinstance(s, int) or s < 0:
+            raise ValueError(
+                f"{name}: shift must be a non-negative int or a pair (sh, sw) of them, got {shift!r}; "
+                f"Swin shifts by M // 2 (3 for M=7)"
+            )
+    return sh, sw
+
+
 def cyclic_shift(x: torch.Tensor, shift: int | tuple[int, int]) -> torch.Tensor:
     """Roll a feature map up and to the left by ``shift``: ``(B, H, W, C) -> (B, H, W, C)``."""
-    sh, sw = (shift, shift) if isinstance(shift, int) else shift
+    sh, sw = _check_map_and_roll(x, shift, "cyclic_shift")
     return torch.roll(x, shifts=(-sh, -sw), dims=(1, 2))
 
 
 def reverse_cyclic_shift(x: torch.Tensor, shift: int | tuple[int, int]) -> torch.Tensor:
     """Undo :func:`cyclic_shift`: roll down and to the right. ``(B, H, W, C) -> (B, H, W, C)``."""
-    sh, sw = (shift, shift) if isinstance(shift, int) else shift
+    sh, sw = _check_map_and_roll(x, shift, "reverse_cyclic_shift")
     return torch.roll(x, shifts=(sh, sw), dims=(1, 2))
 
 
@@ -111,7 +131,17 @@ def window_and_shift(resolution: tuple[int, int], window_size: int, shift: int) 
     The official rule: if the map is no larger than the window, the window shrinks to the map and
     nothing is shifted (one window covers everything, so there is nothing to connect).
     """
-    H, W = resolution
+    H, W = pair(resolution, "resolution")
+    if isinstance(window_size, bool) or not isinstance(window_size, int) or window_size < 1:
+        raise ValueError(
+            f"window_size must be a positive int, got {window_size!r}: a window holds M x M tokens, "
+            f"so M >= 1 (Swin uses M=7; for this {H}x{W} map any M <= {min(H, W)} fits)"
+        )
+    if isinstance(shift, bool) or not isinstance(shift, int) or not 0 <= shift < window_size:
+        raise ValueError(
+            f"shift must be an int in 0 .. M-1 = {window_size - 1} for window M={window_size}, got {shift!r}: "
+            f"use 0 (regular windows) or M // 2 = {window_size // 2} (shifted windows)"
+        )
     if min(H, W) <= window_size:
         return min(H, W), 0
     return window_size, shift

@@ -112,3 +112,16 @@ def test_softmax_weights_rows_sum_to_one_and_masked_pairs_get_no_weight():
     torch.testing.assert_close(weights.sum(-1), torch.ones(8, 2, 4))
     masked = (mask != 0).repeat(2, 1, 1)[:, None].expand_as(weights)
     assert masked.any() and weights[masked].max() < 1e-30
+
+
+@pytest.mark.parametrize("bad", [0, -2, 2.5, True])
+def test_qkv_heads_refuses_a_head_count_that_is_not_a_positive_int(bad):
+    # num_heads=0 used to end in a ZeroDivisionError from C % 0
+    x, weight = torch.randn(4, 16, 12), torch.randn(36, 12)
+    with pytest.raises(ValueError, match=r"num_heads must be a positive int.*C=12.*\[1, 2, 3, 4, 6, 12\]"):
+        qkv_heads(x, weight, None, bad)
+
+
+def test_qkv_heads_refuses_heads_that_do_not_divide_the_channels():
+    with pytest.raises(ValueError, match="C=12 channels cannot be split into 5 heads"):
+        qkv_heads(torch.randn(4, 16, 12), torch.randn(36, 12), None, 5)

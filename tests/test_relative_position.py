@@ -12,6 +12,7 @@ from swinlab.relative_position import (
     relative_coordinates,
     relative_position_bias,
     relative_position_index,
+    resize_bias_table,
 )
 
 
@@ -112,3 +113,46 @@ def test_bad_window_sizes_raise_a_clear_error(bad):
 def test_bad_head_counts_raise_a_clear_error(bad):
     with pytest.raises(ValueError, match="num_heads"):
         RelativePositionBias(3, bad)
+
+
+@pytest.mark.parametrize("rows", [170, 200, 168, 9])
+def test_relative_position_bias_refuses_a_table_of_the_wrong_size(rows):
+    # A larger table used to be gathered silently (its extra rows never read); a smaller one failed with an
+    # IndexError that named neither window.
+    with pytest.raises(ValueError, match=rf"M=7 \(49 tokens\).*needs 169 rows.*\({rows}, 3\).*resize_bias_table"):
+        relative_position_bias(torch.zeros(rows, 3), relative_position_index(7))
+
+
+def test_relative_position_bias_refuses_a_float_or_negative_index():
+    with pytest.raises(ValueError, match="integer tensor"):
+        relative_position_bias(torch.zeros(9, 2), relative_position_index(2).float())
+    with pytest.raises(ValueError, match="negative entry"):
+        relative_position_bias(torch.zeros(9, 2), relative_position_index(2) - 1)
+
+
+def test_resize_bias_table_keeps_the_table_for_the_same_window_and_a_constant_head():
+    torch.manual_seed(0)
+    table = torch.randn(169, 3)
+    torch.testing.assert_close(resize_bias_table(table, 7, 7), table)
+    constant = torch.full((169, 2), 0.25)
+    resized = resize_bias_table(constant, 7, 12)  # 13x13 offsets -> 23x23, as for Swin-B at 384 pixels
+    assert resized.shape == (23 * 23, 2)
+    torch.testing.assert_close(resized, torch.full((529, 2), 0.25))
+
+
+def test_resize_bias_table_equals_bicubic_interpolation_of_each_heads_offset_image():
+    torch.manual_seed(0)
+    table = torch.randn(9 * 5, 2)  # window (5, 3): 9 x 5 offsets
+    resized = resize_bias_table(table, (5, 3), (6, 4))
+    for head in range(2):
+        image = table[:, head].reshape(1, 1, 9, 5)
+        expected = torch.nn.functional.interpolate(image, size=(11, 7), mode="bicubic", align_corners=False)
+        torch.testing.assert_close(resized[:, head], expected.flatten())
+    # the centre (offset 0) of the old table lands on the centre of the new one
+    big = resize_bias_table(torch.eye(9 * 9)[:, 40:41], 5, 9)  # one-hot at the centre of a 9x9 offset image
+    assert int(big.argmax()) == (2 * 9 - 1) ** 2 // 2
+
+
+def test_resize_bias_table_refuses_a_table_of_another_window():
+    with pytest.raises(ValueError, match=r"window 7x7 has shape .* = \(169, heads\), got \(170, 3\)"):
+        resize_bias_table(torch.zeros(170, 3), 7, 12)

@@ -290,3 +290,38 @@ def test_region_labels_cover_exactly_the_nine_regions_for_every_combination():
     for M, s in itertools.product(range(2, 6), range(1, 5)):
         if s < M:
             assert shift_regions(3 * M, 3 * M, M, s).unique().tolist() == list(range(9))
+
+
+# ---- helpers refuse input they would get wrong -----------------------------------------------------
+
+
+@pytest.mark.parametrize("fn", [cyclic_shift, reverse_cyclic_shift])
+def test_cyclic_shift_refuses_a_map_without_its_batch_dimension(fn):
+    # On (H, W, C), rolling dims 1 and 2 would roll W and C: the wrong axes, silently.
+    with pytest.raises(ValueError, match=r"\(B, H, W, C\) map.*got shape \(8, 8, 3\).*x\[None\]"):
+        fn(torch.randn(8, 8, 3), 2)
+    with pytest.raises(ValueError, match=r"got shape \(8, 8\).*reshape it to \(B, H, W, C\)"):
+        fn(torch.randn(8, 8), 2)
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True, (2, -1)])
+def test_cyclic_shift_refuses_a_negative_or_non_integer_shift(bad):
+    with pytest.raises(ValueError, match="shift must be a non-negative int"):
+        cyclic_shift(torch.randn(1, 8, 8, 3), bad)
+
+
+@pytest.mark.parametrize("bad", [0, -7, 2.5, True])
+def test_window_and_shift_refuses_a_window_that_is_not_a_positive_int(bad):
+    with pytest.raises(ValueError, match=r"window_size must be a positive int.*M <= 14"):
+        window_and_shift((14, 14), bad, 0)
+
+
+@pytest.mark.parametrize("bad", [-1, 7, 9, 1.0])
+def test_window_and_shift_refuses_a_shift_outside_0_to_M_minus_1(bad):
+    with pytest.raises(ValueError, match=r"shift must be an int in 0 \.\. M-1 = 6.*M // 2 = 3"):
+        window_and_shift((56, 56), 7, bad)
+
+
+def test_window_and_shift_refuses_an_empty_map():
+    with pytest.raises(ValueError, match="resolution must be positive"):
+        window_and_shift((0, 56), 7, 3)
