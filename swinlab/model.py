@@ -9,7 +9,6 @@ Parameter and buffer names are the official checkpoints' names, so official weig
 from __future__ import annotations
 
 import os
-import pickle
 import tempfile
 import urllib.error
 import urllib.request
@@ -19,6 +18,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ._utils import torch_load_safely
 from .attention import WindowAttention
 from .complexity import swin_macs
 from .merging import PatchMerging
@@ -385,26 +385,27 @@ def _read_checkpoint(source: str | os.PathLike | Mapping) -> Mapping:
             fd, tmp = tempfile.mkstemp(dir=cache, suffix=".part")
             os.close(fd)
             try:
-                torch.hub.download_url_to_file(source, tmp, progress=True)
+                try:
+                    torch.hub.download_url_to_file(source, tmp, progress=True)
+                except (urllib.error.URLError, OSError, TimeoutError) as e:
+                    raise ConnectionError(
+                        f"could not download the checkpoint {source} ({e.__class__.__name__}: {e}). "
+                        f"Offline? Download it on a connected machine, copy it to {target}, and pass that path."
+                    ) from None
+                # Read the download before caching it: an error page or a cut file is never cached.
+                try:
+                    checkpoint = torch_load_safely(tmp, what=f"official checkpoint downloaded from {source} to")
+                except ValueError as e:
+                    raise ValueError(f"{e}. Nothing was cached: check the URL") from None
                 os.replace(tmp, target)
-            except (urllib.error.URLError, OSError, TimeoutError) as e:
-                raise ConnectionError(
-                    f"could not download the checkpoint {source} ({e.__class__.__name__}: {e}). "
-                    f"Offline? Download it on a connected machine, copy it to {target}, and pass that path."
-                ) from None
+                return checkpoint
             finally:
                 if os.path.exists(tmp):
                     os.remove(tmp)
         source = str(target)
     if not os.path.exists(source):
         raise FileNotFoundError(f"no checkpoint at {source}: pass a path, a URL or an already-loaded dict")
-    try:
-        return torch.load(source, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        raise ValueError(
-            f"refusing to load {source}: it is not a plain tensor checkpoint and would run code "
-            f"when unpickled ({str(e).splitlines()[0]}). Only load checkpoints you trust."
-        ) from None
+    return torch_load_safely(source, what="official checkpoint")
 
 
 def load_official(model: SwinTransformer, source: str | os.PathLike | Mapping) -> SwinTransformer:

@@ -336,3 +336,45 @@ def test_macs_equal_half_the_flop_counter(factory, image):
 @pytest.mark.parametrize("factory, paper", [(swin_t, 4.5), (swin_s, 8.7), (swin_b, 15.4)])
 def test_macs_round_to_the_papers_flops(factory, paper):
     assert round(build_on_meta(factory).macs()["total"] / 1e9, 1) == paper
+
+
+# ---------------------------------------------------------------------------------------------
+# load_official: files that are not checkpoints
+# ---------------------------------------------------------------------------------------------
+
+
+def test_load_official_on_a_text_file_says_text_file_and_not_key_error(tmp_path):
+    path = tmp_path / "swin_tiny.pth"
+    path.write_text("version https://git-lfs.github.com/spec/v1\n")
+    with pytest.raises(ValueError, match=r"official checkpoint .*swin_tiny.pth is a text file, not a checkpoint"):
+        load_official(swin_micro(), path)
+
+
+def test_load_official_on_an_empty_file_says_empty(tmp_path):
+    path = tmp_path / "swin_tiny.pth"
+    path.touch()
+    with pytest.raises(ValueError, match=r"swin_tiny.pth is empty \(0 bytes\)") as info:
+        load_official(swin_micro(), path)
+    assert info.value.__context__ is None or info.value.__suppress_context__  # no bare EOFError above it
+
+
+def test_load_official_on_a_truncated_file_says_truncated_and_never_advises_weights_only_false(tmp_path):
+    path = tmp_path / "swin_micro.pth"
+    torch.save({"model": swin_micro().state_dict()}, path)
+    path.write_bytes(path.read_bytes()[:4096])
+    with pytest.raises(ValueError, match=r"swin_micro.pth is a damaged or truncated zip archive") as info:
+        load_official(swin_micro(), path)
+    assert "weights_only" not in str(info.value)
+    assert info.value.__context__ is None or info.value.__suppress_context__  # torch's message not chained
+
+
+def test_load_official_never_caches_a_download_that_is_not_a_checkpoint(tmp_path, monkeypatch):
+    def error_page(url, dst, *args, **kwargs):
+        with open(dst, "w") as f:
+            f.write("<html><body>Rate limit exceeded</body></html>")
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    monkeypatch.setattr(torch.hub, "download_url_to_file", error_page)
+    with pytest.raises(ValueError, match=r"downloaded from .*swin_tiny.* is a text file.*Nothing was cached"):
+        load_official(build_on_meta(swin_t), OFFICIAL_URLS["swin_t"])
+    assert list((tmp_path / "checkpoints").iterdir()) == []  # neither the page nor a temporary file is kept
