@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from .checks import ExerciseError, passed
+from .checks import ExerciseError, checker, passed, require
 from .draw import new_figure
 
 # ---- figures -------------------------------------------------------------------------------------
@@ -45,13 +45,14 @@ def _draw_plane(ax, level: int, cells: int, window_cells: int, color, label: str
 
 
 def roadmap_figure() -> Figure:
-    """Where the course goes: ViT's single-scale tokens beside Swin's hierarchy of stages.
+    """Where the course goes, as a schematic: ViT's single-scale tokens beside Swin's hierarchy of stages.
 
-    ViT-B/16 keeps 14x14 tokens (16x downsampling) in every layer and attends globally (one red
-    window covers the map); Swin-T starts at 56x56 tokens (4x), attends inside local windows (red)
-    and merges patches between stages: 56 -> 28 -> 14 -> 7 tokens, 96 -> 768 channels.
-    Grids are drawn schematically (16, 8, 4, 2 cells across, windows of 2x2 cells: 64, 16, 4, 1
-    windows as in Swin-T with M=7); the labels give the real sizes.
+    Red outlines are the windows attention works in, in both panels. ViT-B/16 keeps 14x14 tokens (16x
+    downsampling) in every layer and attends globally: its one red window is the whole map. Swin-T starts at
+    56x56 tokens (4x), attends inside local windows and merges patches between stages: 56 -> 28 -> 14 -> 7
+    tokens, 96 -> 768 channels. The grids are schematic (4 cells across for ViT; 16, 8, 4, 2 for Swin, in
+    windows of 2x2 cells: 64, 16, 4, 1 windows as in Swin-T with M=7); the labels give the real sizes, and
+    a note under the figure says so.
     """
     fig, (ax_vit, ax_swin) = new_figure(1, 2, size=(5.2, 4.6))
     vit_color, swin_colors = "#c6dbef", ["#fdd0a2", "#fdae6b", "#fd8d3c", "#e6550d"]
@@ -83,6 +84,12 @@ def roadmap_figure() -> Figure:
         -0.08, 0.62 * 1.5 + 0.15, "patch merging", rotation=90, ha="right", va="center", fontsize=9, color="0.3"
     )
     ax_vit.text(-0.08, 0.62 * 1.5 + 0.15, "layers", rotation=90, ha="right", va="center", fontsize=9, color="0.3")
+    fig.supxlabel(
+        "Schematic: each map is drawn with fewer cells than it has tokens; the labels give the real sizes.\n"
+        "Red outlines: the windows attention works in. ViT: one window, the whole map. Swin: local windows.",
+        fontsize=8.5,
+        color="0.25",
+    )
     return fig
 
 
@@ -120,22 +127,97 @@ def attention_cost(img_size: int = 224, patch_sizes: tuple[int, ...] = (16, 4)) 
 # ---- exercise checkers ---------------------------------------------------------------------------
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _diagnose(name: str, got, expected: int, known: dict) -> None:
+    """Raise :class:`ExerciseError` unless ``got == expected``; ``known`` maps the values of typical mistakes
+    to what each one means (never to the right formula)."""
+    if not _is_number(got):
+        raise ExerciseError(f"{name} should be a number, got {type(got).__name__} ({got!r}).")
+    if got == expected:
+        return
+    for value, meaning in known.items():
+        if value != expected and got == value:
+            raise ExerciseError(f"{name} = {got:,}: {meaning}")
+    side = "too large" if got > expected else "too small"
+    raise ExerciseError(f"{name} = {got:,} is {side}. Count again from the definition in the text above.")
+
+
+@checker
 def check_token_counts(side: int, P: int, M: int, N, scores, windowed) -> bool:
-    """Lesson 00: tokens of a ``side x side`` image cut into ``P x P`` patches, the attention scores of
-    global attention over them (per head and layer), and of attention in ``M x M`` windows."""
-    expected_n = (side // P) ** 2
-    for name, got, want, hint in (
-        ("N", N, expected_n, f"an image of {side}x{side} pixels holds ({side}/{P})^2 patches of {P}x{P}"),
-        ("scores", scores, expected_n**2, "global attention compares every token with every token: N * N"),
-        (
-            "windowed",
-            windowed,
-            expected_n * M * M,
-            f"in a window each token meets only the M*M = {M * M} tokens of its window: N * M * M",
-        ),
-    ):
-        if got is None:
-            raise ExerciseError(f"{name} is still None: fill it in. Hint: {hint}.")
-        if got != want:
-            raise ExerciseError(f"{name} = {got} is not right. Hint: {hint}.")
-    return passed(f"{N:,} tokens, {scores:,} global scores, {windowed:,} windowed: {scores // windowed}x fewer")
+    """Lesson 00, exercise 1: the tokens ``N`` of a ``side x side`` image cut into ``P x P`` patches, the
+    attention ``scores`` of global attention over them (per head and layer), and the scores ``windowed``
+    when attention stays inside ``M x M`` windows. Names the first count that is wrong and, for the typical
+    mistakes, what was counted instead; never prints the right count."""
+    require(N=N, scores=scores, windowed=windowed)
+    n = (side // P) ** 2
+    _diagnose(
+        "N",
+        N,
+        n,
+        {
+            side // P: "that is the number of patches along one side; the grid has that many rows and columns.",
+            side * side: "that is the number of pixels; each token is a whole P x P patch.",
+            side * side // P: "the image was divided by P once, but a patch covers P x P pixels.",
+        },
+    )
+    _diagnose(
+        "scores",
+        scores,
+        n * n,
+        {
+            n: "that is one score per token; attention scores every (query, key) pair.",
+            n * (n - 1): "a token also attends to itself: the pair (i, i) has a score too.",
+            n * (n - 1) // 2: "the score of query i for key j and of query j for key i are two different numbers.",
+            n * M * M: "that is the windowed count; global attention lets every token meet every token.",
+        },
+    )
+    _diagnose(
+        "windowed",
+        windowed,
+        n * M * M,
+        {
+            n * M: f"a window holds M x M = {M * M} tokens, not M.",
+            (M * M) ** 2: "that is the count of one window; every token is in some window.",
+            n * M**4: "each query meets the keys of its own window only, not M^2 windows' worth.",
+            n: "that is one score per token; inside its window a query still meets several keys.",
+            n * n: "that is global attention; inside windows each query meets fewer keys.",
+        },
+    )
+    return passed(f"{N:,} tokens, {scores:,} global scores, {windowed:,} windowed: {scores // windowed}x fewer.")
+
+
+def vit_and_swin_scores(side: float) -> tuple[float, float]:
+    """Attention scores per head and layer at a ``side x side`` image: ViT-B/16 (P = 16, global attention,
+    ``((side/16)^2)^2``) and Swin's first stage (P = 4, 7 x 7 windows, ``(side/4)^2 * 49``)."""
+    n_vit, n_swin = (side / 16) ** 2, (side / 4) ** 2
+    return n_vit * n_vit, n_swin * 49
+
+
+@checker
+def check_equal_scores_side(side_equal) -> bool:
+    """Lesson 00, exercise 2: the image side (pixels) at which ViT-B/16's global attention and Swin's first
+    stage (P = 4, 7 x 7 windows) compute the same number of attention scores per head and layer.
+
+    A wrong answer is told both counts at that side and which model is ahead there, never the side itself.
+    """
+    require(side_equal=side_equal)
+    if not _is_number(side_equal) or side_equal <= 0:
+        raise ExerciseError(f"side_equal should be a positive number of pixels, got {side_equal!r}.")
+    vit, swin = vit_and_swin_scores(float(side_equal))
+    if abs(vit - swin) > 1e-9 * max(vit, swin):
+        ahead = (
+            "ViT still computes fewer: the sides are equal further out"
+            if vit < swin
+            else "Swin computes fewer already: they are equal at a smaller side"
+        )
+        raise ExerciseError(
+            f"at side = {side_equal:g} pixels ViT-B/16 computes {vit:,.0f} scores and Swin's first stage "
+            f"{swin:,.0f}. {ahead}."
+        )
+    return passed(
+        f"at {side_equal:g}x{side_equal:g} both compute {vit:,.0f} scores per head and layer; above it Swin "
+        "computes fewer, although it has 16x more tokens: global attention grows as side^4, windows as side^2."
+    )
