@@ -180,17 +180,26 @@ def uses_answer_key(fn: Any, *key_objects: Any) -> bool:
     if code is None or glob is None:
         return False
     names = {n for c in _code_objects(code) for n in c.co_names}
+    modules: dict[int, types.ModuleType] = {}
     for n in names:
         value = glob.get(n)
         if value is None:
             continue
         if any(value is k for k in keys):
             return True
-        if isinstance(value, types.ModuleType) and any(
-            getattr(k, "__name__", None) in names and getattr(value, k.__name__, None) is k for k in keys
-        ):
-            return True
-    return False
+        if isinstance(value, types.ModuleType):
+            modules[id(value)] = value
+    for _ in range(3):  # `swinlab.patches.patches_to_image`: follow the module attributes the code names
+        for m in list(modules.values()):
+            for n in names:
+                sub = getattr(m, n, None)
+                if isinstance(sub, types.ModuleType):
+                    modules[id(sub)] = sub
+    return any(
+        getattr(k, "__name__", None) in names and getattr(m, k.__name__, None) is k
+        for m in modules.values()
+        for k in keys
+    )
 
 
 def refuse_answer_key(fn: Any, *key_objects: Any, name: str) -> None:
