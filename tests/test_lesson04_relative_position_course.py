@@ -10,11 +10,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from swinlab.course.checks import ExerciseError
-from swinlab.course.lesson04_relative_position import (
+from swinlab.course.lesson04_relative_position import (  # noqa: E402
     bias_row,
     bias_table_grid,
-    check_relative_position_index,
     demo_bias_table,
     gathered_bias,
     relative_bias_explorer,
@@ -23,9 +21,20 @@ from swinlab.course.lesson04_relative_position import (
 from swinlab.relative_position import relative_position_index  # noqa: E402
 
 
-def test_index_steps_figure_has_six_panels():
+def test_index_steps_figure_has_six_panels_and_the_sum_is_captioned_with_its_two_terms():
     fig = relative_index_steps((2, 3))
     assert len([ax for ax in fig.axes if ax.images]) == 6
+    assert fig.axes[5].get_title() == "index = top right + bottom middle"
+
+
+def test_bias_row_middle_panel_has_offset_ticks_and_right_to_left_entry_numbers():
+    fig, _ = bias_row(M=3, query=4)
+    table_ax = fig.axes[1]
+    assert [t.get_text() for t in table_ax.get_xticklabels()] == ["-2", "-1", "0", "1", "2"]
+    assert [t.get_text() for t in table_ax.get_yticklabels()] == ["-2", "-1", "0", "1", "2"]
+    texts = {(round(t.get_position()[0]), round(t.get_position()[1])): t.get_text() for t in table_ax.texts}
+    # drawn as key - query: entry 0 (query - key = (-2, -2)) sits bottom right, the last entry top left
+    assert texts[(4, 4)] == "#0" and texts[(0, 0)] == "#24" and texts[(3, 4)] == "#1"
 
 
 def test_bias_table_grid_draws_one_grid_per_head_and_rejects_a_wrong_table():
@@ -72,21 +81,6 @@ def test_bias_row_rejects_bad_window():
     for bad in (0, 2.0, True):
         with pytest.raises(ValueError, match="M must be a positive int"):
             bias_row(bad, 0)
-
-
-def test_index_checker_accepts_swinlab_and_rejects_a_wrong_multiplier_or_float_dtype():
-    assert check_relative_position_index(relative_position_index)
-
-    def wrong_multiplier(M):
-        idx = relative_position_index(M)
-        return (idx // (2 * M - 1)) * (2 * M) + idx % (2 * M - 1)  # multiplies by 2M
-
-    with pytest.raises(ExerciseError, match="values differ"):
-        check_relative_position_index(wrong_multiplier)
-    with pytest.raises(ExerciseError, match="dtype"):
-        check_relative_position_index(lambda M: relative_position_index(M).float())
-    with pytest.raises(ExerciseError, match="None"):
-        check_relative_position_index(lambda M: None)
 
 
 def test_gathered_bias_draws_each_heads_bias_from_the_table():

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 import numpy as np
+import torch
 from matplotlib.figure import Figure
 
-from .checks import ExerciseError, compare, passed
+from .checks import ExerciseError, call, checker, compare, passed, refuse_answer_key
 from .draw import new_figure
 from .explorer import Explorer
 
@@ -72,7 +73,7 @@ def relative_index_steps(window_size: int | tuple[int, int] = 3) -> Figure:
     )
     _matrix_panel(axes[1, 0], dx, "dx = col(i) − col(j)")
     _matrix_panel(axes[1, 1], sx, f"dx + (Mw−1) = dx + {mw - 1}", cmap="viridis")
-    _matrix_panel(axes[1, 2], relative_position_index((mh, mw)), "index = top right + middle", cmap="viridis")
+    _matrix_panel(axes[1, 2], relative_position_index((mh, mw)), "index = top right + bottom middle", cmap="viridis")
     fig.suptitle(
         f"relative position index, window {mh}×{mw}: {(2 * mh - 1) * (2 * mw - 1)} different values", fontsize=10
     )
@@ -199,15 +200,25 @@ def bias_row(M: int = 3, query: int = 4, head: int = 0, table=None) -> tuple[Fig
     ax1.imshow(img, cmap="magma", vmin=lo, vmax=hi)
     ax1.add_patch(Rectangle((left - 0.5, top - 0.5), M, M, fill=False, ec="cyan", lw=2.5))
     ax1.plot(M - 1, M - 1, "+", color="cyan", ms=10, mew=2)
+    if M <= 4:  # the entry numbers: drawn "key minus query", they run right to left and bottom to top
+        entries = np.arange((2 * M - 1) ** 2).reshape(2 * M - 1, 2 * M - 1)[::-1, ::-1]
+        _annotate_cells(ax1, img, "magma", [f"#{v}" for v in entries.ravel()], fontsize=6, vmin=lo, vmax=hi)
     ax1.set_title(f"head {head} table {2 * M - 1}×{2 * M - 1}: block read by query {query}", fontsize=9)
     ax2.imshow(row, cmap="magma", vmin=lo, vmax=hi)
     ax2.add_patch(Rectangle((qc - 0.5, qr - 0.5), 1, 1, fill=False, ec="cyan", lw=2))
     if M <= 5:
         _annotate_cells(ax2, row, "magma", [f"#{v}" for v in index_row.ravel()], fontsize=8, vmin=lo, vmax=hi)
     ax2.set_title(f"bias row {query} on the window (table entries #)", fontsize=9)
-    for ax in (ax0, ax1, ax2):
+    for ax in (ax0, ax2):
         ax.set_xticks([])
         ax.set_yticks([])
+    # The table's axes are offsets: drawn cell (r, c) holds key - query = (r - (M-1), c - (M-1)).
+    step = 1 if M <= 5 else 2
+    ticks = list(range(0, 2 * M - 1, step))
+    ax1.set_xticks(ticks, [str(t - (M - 1)) for t in ticks], fontsize=7)
+    ax1.set_yticks(ticks, [str(t - (M - 1)) for t in ticks], fontsize=7)
+    ax1.set_xlabel("Δc = key col − query col", fontsize=8)
+    ax1.set_ylabel("Δr = key row − query row", fontsize=8)
     state = {
         "M": M,
         "query": query,
@@ -246,23 +257,104 @@ def relative_bias_explorer(M: int = 3, query: int = 4, head: int = 0) -> Explore
 # ---- exercise checkers ---------------------------------------------------------------------------
 
 
-def check_relative_position_index(fn) -> bool:
-    """Check the student's ``fn(M) -> (M², M²)`` index against :func:`swinlab.relative_position.relative_position_index`
-    for square windows M = 1 … 7."""
-    from ..relative_position import relative_position_index
+def _check_index_values(name: str, got, expected, table_size: int, window: str, hint: str) -> None:
+    # What an index must be before its values are compared: a tensor of the right shape, integers,
+    # 0 .. table_size-1, every entry used.
+    if not isinstance(got, torch.Tensor) or got.shape != expected.shape:
+        compare(name, got, expected, hint)  # names the type or the shape
+    if got.dtype.is_floating_point:
+        raise ExerciseError(
+            f"{name} has dtype {got.dtype}: an index selects rows of the table, so it must be an integer tensor "
+            "(torch.long). Build it from integer tensors (torch.arange gives int64)."
+        )
+    lo, hi = int(got.min()), int(got.max())
+    if lo < 0:
+        raise ExerciseError(
+            f"{name} holds {lo} at position {tuple(int(i) for i in (got == lo).nonzero()[0])}: an index must start "
+            f"at 0, since it numbers rows of the table. {hint}"
+        )
+    if hi >= table_size:
+        raise ExerciseError(
+            f"{name} holds {hi}, but the table of a {window} window has {table_size} rows (0 .. {table_size - 1}). "
+            f"{hint}"
+        )
+    distinct = got.unique().numel()
+    if distinct < expected.unique().numel():
+        raise ExerciseError(
+            f"{name} uses {distinct} different entries, but a {window} window has {table_size} different offsets: "
+            f"two different offsets share one table entry. {hint}"
+        )
 
+
+def _named_mistakes(name: str, got, expected, digits_swapped) -> None:
+    # Two slips that keep every value and only move them: each gets its own message.
+    if not isinstance(got, torch.Tensor) or got.shape != expected.shape or torch.equal(got, expected):
+        return
+    if torch.equal(got, expected.T):
+        raise ExerciseError(
+            f"{name} is the transpose of the expected index: you took key - query. The index uses "
+            "query - key: dy[i, j] = row(i) - row(j), where i (the row of the index) is the query."
+        )
+    if digits_swapped is not None and torch.equal(got, digits_swapped):
+        raise ExerciseError(
+            f"{name} has the right values in the wrong places: you made the column offset the high digit. The table "
+            "lists offsets row by row, so the row offset is the one that is multiplied."
+        )
+
+
+@checker
+def check_relative_position_index(fn) -> bool:
+    """Lesson 04, exercise 1: ``fn(M) -> (M², M²)`` int64, the relative position index of a square ``M x M``
+    window, checked for M = 1 … 7 against :func:`swinlab.relative_position.relative_position_index`.
+
+    Refuses swinlab's own function; names a float dtype, a missing shift (negative entries), a wrong factor
+    (entries out of range or shared by two offsets), key − query instead of query − key, and swapped digits.
+    """
+    from ..relative_position import RelativePositionBias, relative_coordinates, relative_position_index
+
+    refuse_answer_key(
+        fn, relative_position_index, relative_coordinates, RelativePositionBias, name="relative_position_index"
+    )
     hint = (
-        "Number the tokens row by row; for query i and key j take dy = row(i) - row(j) and "
-        "dx = col(i) - col(j), shift both by M-1 (so they start at 0), multiply the row part by 2M-1, add."
+        "Redo steps 1-4 of section 2 with M in place of 2: offsets on each axis, shifted to start at 0, "
+        "combined into one number per pair."
     )
     for M in range(1, 8):
-        got = fn(M)
-        if got is None:
-            raise ExerciseError(f"fn({M}) returned None: fill in the function. {hint}")
-        compare(f"fn({M})", got, relative_position_index(M), hint)
-        if got.dtype.is_floating_point:
-            raise ExerciseError(
-                f"fn({M}) has dtype {got.dtype}: an index must be an integer tensor "
-                "(torch.long) to select rows of the table."
-            )
-    return passed("your index equals swinlab's for M = 1 … 7: every token pair finds its (2M-1)^2 table entry.")
+        name = f"my_index({M})"
+        got = call(fn, M, name="my_index")
+        expected = relative_position_index(M)
+        _check_index_values(name, got, expected, (2 * M - 1) ** 2, f"{M}x{M}", hint)
+        dy, dx = relative_coordinates(M)
+        _named_mistakes(name, got, expected, (dx + M - 1) * (2 * M - 1) + dy + M - 1)
+        compare(name, got, expected, hint)
+    return passed("my_index(M) equals swinlab's index for M = 1 … 7: every token pair finds its table entry.")
+
+
+@checker
+def check_rectangular_index(fn) -> bool:
+    """Lesson 04, exercise 2: ``fn(Mh, Mw) -> (Mh*Mw, Mh*Mw)`` int64, the index of an ``Mh x Mw`` window into a
+    ``(2Mh-1)(2Mw-1)``-row table listed row by row (row offset outer, column offset inner).
+
+    Checked on tall, wide, one-row and square windows against
+    :func:`swinlab.relative_position.relative_position_index`; refuses swinlab's own function.
+    """
+    from ..relative_position import RelativePositionBias, relative_coordinates, relative_position_index
+
+    refuse_answer_key(
+        fn, relative_position_index, relative_coordinates, RelativePositionBias, name="relative_position_index"
+    )
+    hint = (
+        "Each axis has its own range of offsets: count the different row offsets and the different column "
+        "offsets of an Mh x Mw window, and ask which of the two counts the row part must be multiplied by."
+    )
+    for mh, mw in ((2, 3), (3, 2), (1, 4), (4, 1), (3, 5), (7, 4), (4, 4)):
+        name = f"my_rect_index({mh}, {mw})"
+        got = call(fn, mh, mw, name="my_rect_index")
+        expected = relative_position_index((mh, mw))
+        _check_index_values(name, got, expected, (2 * mh - 1) * (2 * mw - 1), f"{mh}x{mw}", hint)
+        _named_mistakes(name, got, expected, None)
+        compare(name, got, expected, hint)
+    return passed(
+        "my_rect_index equals swinlab's index for 2x3, 3x2, 1x4, 4x1, 3x5, 7x4 and 4x4 windows: "
+        "every token pair of a rectangular window finds its entry of the (2Mh-1)(2Mw-1) table."
+    )
