@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import hashlib
 import importlib
 import json
 import math
@@ -48,6 +49,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
+from ._utils import torch_load_safely
 from .data import CIFAR10_MEAN, CIFAR10_STD
 
 __all__ = [
@@ -75,6 +77,12 @@ __all__ = [
     "relative_bias_tables",
     "load_checkpoint",
     "load_history",
+    "param_groups",
+    "train_step",
+    "split_train_val",
+    "data_fingerprint",
+    "accuracy_interval",
+    "choose_precision",
     "main",
 ]
 
@@ -123,13 +131,18 @@ class TrainConfig:
     erase_prob: float = 0.0  # random erasing, per image
     drop_path: float | None = 0.1  # stochastic depth, a model argument (used by build_model / the CLI)
     model: str = "swin_cifar"  # the model name (see MODELS), recorded with the run
-    amp: bool | None = None  # bf16 autocast; None: on for CUDA
+    amp: bool | None = None  # mixed precision; None: on for CUDA (bf16 where native, else fp16 + loss scaling)
     compile: bool | None = None  # torch.compile; None: on for CUDA (where it helps), off elsewhere
     channels_last: bool = True  # feed (B, 3, H, W) images in channels-last memory
     eval_batch_size: int = 1024
     max_minutes: float | None = None  # time budget: the schedule is sized to it after epoch 1, hard stop
-    train_subset: int | None = None  # use the first n training images
-    test_subset: int | None = None  # evaluate on the first n test images
+    val_size: int | None = None  # images held out of the training set for every choice made during training,
+    # fixed by the seed; None: a tenth of them (5,000 of CIFAR-10's 50,000); 0: no validation (the last epoch counts)
+    keep_best: bool = True  # the model tested at the end is the epoch with the best validation accuracy
+    patience: int | None = None  # early stopping: epochs without a better validation accuracy (None: off)
+    track_test: bool = False  # also evaluate the test set every epoch, for the curves only (chooses nothing)
+    train_subset: int | None = None  # train on at most n of the images left after the validation split
+    test_subset: int | None = None  # the final test on the first n test images (None: all of them)
     log_every: int = 10  # steps between progress updates (and NaN checks)
     seed: int = 0
 
@@ -144,8 +157,9 @@ class TrainConfig:
         0.25, drop path 0.1), with augmentations that run batched on the GPU instead of RandAugment.
         It is UNMEASURED until a GPU run records it (``assets/cifar10_gpu_history.json``).
 
-        ``"cpu_quick"``: swin_micro on 10,000 training / 1,000 test images, lighter augmentation (crop
-        and flip only: mixup pays off only over long runs), a 90-second budget.
+        ``"cpu_quick"``: swin_micro on 9,000 training images (1,000 more held out for validation),
+        lighter augmentation (crop and flip only: mixup pays off only over long runs), a 90-second budget;
+        the final test still uses all 10,000 test images.
         """
         presets = {
             "gpu": dict(
@@ -164,6 +178,7 @@ class TrainConfig:
                 drop_path=0.1,
                 model="swin_cifar",
                 max_minutes=9.5,
+                val_size=5000,
                 eval_batch_size=2000,
                 log_every=25,
             ),
@@ -182,8 +197,8 @@ class TrainConfig:
                 drop_path=0.0,
                 model="swin_micro",
                 max_minutes=1.5,
-                train_subset=10_000,
-                test_subset=1_000,
+                val_size=1_000,
+                train_subset=9_000,
                 eval_batch_size=500,
                 log_every=5,
             ),
@@ -207,6 +222,22 @@ class TrainConfig:
             raise ValueError("crop_padding, mixup_alpha, cutmix_alpha and warmup_epochs must be >= 0")
         if self.max_minutes is not None and self.max_minutes <= 0:
             raise ValueError(f"max_minutes must be positive or None, got {self.max_minutes}")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
+        if self.drop_path is not None and not 0.0 <= self.drop_path < 1.0:
+            raise ValueError(f"drop_path must lie in [0, 1), got {self.drop_path}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed must be an int >= 0, got {self.seed!r}")
+        if self.val_size is not None and (
+            isinstance(self.val_size, bool) or not isinstance(self.val_size, int) or self.val_size < 0
+        ):
+            raise ValueError(f"val_size must be an int >= 0 or None, got {self.val_size!r}")
+        for name in ("patience", "train_subset", "test_subset"):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+                raise ValueError(f"{name} must be a positive int or None, got {v!r}")
+        if self.patience is not None and self.val_size == 0:
+            raise ValueError("early stopping (patience) needs a validation split: set val_size > 0")
 
     def to_dict(self) -> dict[str, Any]:
         """The config as JSON-compatible plain types (tuples become lists)."""
@@ -224,25 +255,40 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
-    """What :func:`train` returns. ``history``: one dict per epoch with epoch, train_loss, train_acc,
-    test_loss, test_acc, lr, seconds, images_per_s (and elapsed_s, the run's clock at its end)."""
+    """What :func:`train` returns.
+
+    ``history``: one dict per epoch with epoch, train_loss, train_acc, val_loss, val_acc, lr, seconds,
+    images_per_s and elapsed_s (the run's clock at the epoch's end); test_loss and test_acc too when
+    ``cfg.track_test`` (for curves only). ``best_epoch`` / ``best_val_acc``: the epoch chosen on the
+    validation split. ``test``: the test set, evaluated once at the end on the chosen model:
+    ``{"epoch", "loss", "acc", "n", "ci95"}`` (None if the run was interrupted). ``model`` holds the chosen
+    weights.
+    """
 
     model: nn.Module
     history: list[dict[str, float]] = field(default_factory=list)
-    best_acc: float = 0.0
+    best_epoch: int | None = None
+    best_val_acc: float | None = None
+    test: dict[str, Any] | None = None
     interrupted: bool = False
 
 
-def build_model(name: str, **kwargs: Any) -> nn.Module:
+def build_model(name: str, seed: int | None = None, **kwargs: Any) -> nn.Module:
     """A model by name (see ``MODELS``), e.g. ``build_model("swin_micro", embed_dim=16, depths=(1, 1))``.
 
-    The module is imported only now, so ``swinlab.train`` does not depend on later lessons. Every model
-    maps images ``(B, 3, 32, 32) -> logits (B, 10)``.
+    ``seed``: initialise the weights from this seed (the global random state is left as it was), so the
+    same seed gives the same model. The module is imported only now, so ``swinlab.train`` does not depend
+    on later lessons. Every model maps images ``(B, 3, 32, 32) -> logits (B, 10)``.
     """
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}: choose one of {sorted(MODELS)}")
     module_name, fn_name = MODELS[name].split(":")
-    return getattr(importlib.import_module(module_name), fn_name)(**kwargs)
+    builder = getattr(importlib.import_module(module_name), fn_name)
+    if seed is None:
+        return builder(**kwargs)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return builder(**kwargs)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -461,6 +507,35 @@ def _default_device(device: str | torch.device | None) -> torch.device:
     return torch.device(device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
 
 
+def choose_precision(device: str | torch.device, amp: bool | None = None) -> torch.dtype | None:
+    """The autocast dtype for ``device``, or None for full fp32.
+
+    ``amp=None`` (automatic) and ``amp=True``: on a CUDA GPU, bf16 where the GPU computes it natively
+    (compute capability 8.0 and newer: A100, RTX 30xx, H100, ...), else fp16, which needs loss scaling
+    (``torch.amp.GradScaler``; :func:`train` adds one). On the CPU, automatic means fp32 and ``amp=True``
+    means bf16. ``amp=False``: fp32 everywhere.
+    """
+    device = torch.device(device)
+    if amp is False or (amp is None and device.type != "cuda"):
+        return None
+    if device.type == "cuda":
+        major, _ = torch.cuda.get_device_capability(device)
+        return torch.bfloat16 if major >= 8 else torch.float16
+    return torch.bfloat16
+
+
+def accuracy_interval(acc: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% (Wilson score) interval of an accuracy ``acc`` measured on ``n`` images: ``(low, high)``.
+
+    On 1,000 images an accuracy of 50% is known to about +-3 points; on 10,000, to about +-1.
+    """
+    if n < 1:
+        raise ValueError(f"an accuracy needs at least one image, got n={n}")
+    centre = (acc + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(acc * (1 - acc) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 @torch.no_grad()
 def evaluate(
     model: nn.Module,
@@ -471,7 +546,8 @@ def evaluate(
     return_logits: bool = False,
     amp: bool | None = None,
 ) -> dict[str, Any]:
-    """Loss and accuracy on uint8 images ``(N, H, W, 3)`` with labels ``(N,)``.
+    """Loss and accuracy on uint8 images ``(N, H, W, 3)`` with labels ``(N,)``; ``amp`` as in
+    :func:`choose_precision`.
 
     -> ``{"loss": float, "acc": float}`` (plus ``"logits": (N, K)`` float32 on the CPU if ``return_logits``).
     The model is put in eval mode and back into the mode it was in.
@@ -481,14 +557,14 @@ def evaluate(
     labels = torch.as_tensor(labels).to(device, torch.int64)
     if images.shape[0] != labels.shape[0]:
         raise ValueError(f"{images.shape[0]} images but {labels.shape[0]} labels")
-    amp = device.type == "cuda" if amp is None else amp
+    dtype = choose_precision(device, amp)
     was_training = model.training
     model.eval()
     loss_sum, correct, all_logits = torch.zeros((), device=device), torch.zeros((), device=device), []
     try:
         for i in range(0, images.shape[0], batch_size):
             x, y = normalize(images[i : i + batch_size]), labels[i : i + batch_size]
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+            with torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
                 logits = model(x).float()
             loss_sum += F.cross_entropy(logits, y, reduction="sum")
             correct += (logits.argmax(-1) == y).sum()
@@ -602,7 +678,8 @@ def relative_bias_tables(model: nn.Module) -> list[torch.Tensor]:
 
 def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
     """Write via a temporary file in the same folder, then ``os.replace``: a reader sees the old file or
-    the new one, never half of one."""
+    the new one, never half of one. A run killed mid-write leaves only a ``.NAME.*.tmp`` file, which the
+    next run in that folder removes (:func:`_remove_stale_temporaries`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
@@ -623,18 +700,40 @@ def _write_json(path: Path, obj: Any) -> None:
     _atomic_write(path, write)
 
 
+RUN_FILES = ("checkpoint.pt", "history.json", "curves.png")
+
+
+def _remove_stale_temporaries(out: Path) -> list[str]:
+    """Remove the half-written ``.checkpoint.pt.*.tmp`` (etc.) files a killed run left in ``out``."""
+    removed = []
+    for name in RUN_FILES:
+        for tmp in out.glob(f".{name}.*.tmp"):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp.name)
+    return removed
+
+
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Read a checkpoint written by :func:`train`, with ``torch.load(weights_only=True)``: tensors and plain
-    Python values only, nothing that could run code. Keys: model, optimizer, schedule, rng, config,
-    history, epoch, planned_epochs, elapsed_s, best_acc, model_name, model_kwargs, device."""
+    """Read a checkpoint written by :func:`train` safely (tensors and plain Python values only, nothing
+    that could run code). A missing, empty, corrupt or unsafe file is one clear error naming the file.
+    Keys: model, optimizer, schedule, rng, config, history, epoch, planned_epochs, elapsed_s, best,
+    model_name, model_kwargs, data, device."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no checkpoint at {path}: train with out=... first, or drop resume")
-    return torch.load(path, map_location=map_location, weights_only=True)
+    state = torch_load_safely(path, "training checkpoint", map_location=map_location)
+    missing = [k for k in ("model", "optimizer", "schedule", "rng", "config", "history", "epoch") if k not in state]
+    if not isinstance(state, dict) or missing:
+        raise ValueError(
+            f"{path} is not a swinlab training checkpoint (missing {missing or 'a dict'}); official Swin weights "
+            "load with swinlab.model.load_official"
+        )
+    return state
 
 
 def load_history(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a ``history.json``: ``{"config": {...}, "device": str, "data": str, "history": [per-epoch dicts]}``."""
+    """Read a ``history.json``: ``{"config": {...}, "device": str, "data": str, "history": [per-epoch dicts],
+    "test": {...} (once the run has ended)}``."""
     with open(path) as f:
         return json.load(f)
 
@@ -658,8 +757,70 @@ def _set_rng_state(state: dict[str, Any], generator: torch.Generator, rng: np.ra
         torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
 
 
-def _param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
-    """Weight decay on weight matrices only: not on biases, norms (1-D) or the relative position bias tables."""
+# ---------------------------------------------------------------------------------------------
+# The data: a validation split held out of the training images
+# ---------------------------------------------------------------------------------------------
+
+
+def split_train_val(n: int, val_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the training and the validation images among ``n`` training images: ``(n - val_size,)``
+    and ``(val_size,)``, a random split fixed by ``seed`` (the same seed, the same split)."""
+    if not 0 <= val_size < n:
+        raise ValueError(f"val_size={val_size} must be >= 0 and leave training images: there are only {n}")
+    perm = np.random.default_rng(seed).permutation(n)
+    return np.sort(perm[val_size:]), np.sort(perm[:val_size])
+
+
+def data_fingerprint(data: Any) -> dict[str, Any]:
+    """What identifies a dataset in a checkpoint: its source, its sizes and a hash of its labels."""
+    digest = hashlib.sha256()
+    for labels in (data.train_labels, data.test_labels):
+        digest.update(np.ascontiguousarray(np.asarray(labels, dtype=np.int64)).tobytes())
+    return {
+        "source": "synthetic stand-in" if getattr(data, "synthetic", False) else "CIFAR-10",
+        "train_images": int(len(data.train_labels)),
+        "test_images": int(len(data.test_labels)),
+        "labels_sha256": digest.hexdigest()[:16],
+    }
+
+
+def _device_data(data: Any, cfg: TrainConfig, device: torch.device) -> dict[str, torch.Tensor]:
+    """Split, subset and upload the arrays to the device once, as uint8 images / int64 labels."""
+    images, labels = np.asarray(data.train_images), np.asarray(data.train_labels)
+    if images.dtype != np.uint8 or images.shape[1:] != (32, 32, 3):
+        raise ValueError(
+            f"expected uint8 training images (N, 32, 32, 3), got {images.dtype} {tuple(images.shape)}: "
+            "pass swinlab.data.CIFAR10Arrays"
+        )
+    val_size = len(labels) // 10 if cfg.val_size is None else cfg.val_size
+    train_idx, val_idx = split_train_val(len(labels), val_size, cfg.seed)
+    if cfg.train_subset is not None:
+        train_idx = train_idx[: cfg.train_subset]
+    n_test = len(data.test_labels) if cfg.test_subset is None else min(cfg.test_subset, len(data.test_labels))
+    if n_test < 1:
+        raise ValueError("need at least one test image")
+
+    def put(array: np.ndarray, dtype: torch.dtype | None = None) -> torch.Tensor:
+        return torch.as_tensor(np.ascontiguousarray(array)).to(device, dtype)
+
+    return {
+        "train_images": put(images[train_idx]),
+        "train_labels": put(labels[train_idx], torch.int64),
+        "val_images": put(images[val_idx]),
+        "val_labels": put(labels[val_idx], torch.int64),
+        "test_images": put(np.asarray(data.test_images)[:n_test]),
+        "test_labels": put(np.asarray(data.test_labels)[:n_test], torch.int64),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# One training step
+# ---------------------------------------------------------------------------------------------
+
+
+def param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """AdamW's two groups: weight decay on weight matrices only, not on biases, norms (1-D parameters) or the
+    relative position bias tables (decaying them would pull every position's bias towards 0)."""
     decay, no_decay = [], []
     for name, p in model.named_parameters():
         if not p.requires_grad:
@@ -668,34 +829,450 @@ def _param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
-# ---------------------------------------------------------------------------------------------
-# The training loop
-# ---------------------------------------------------------------------------------------------
+def train_step(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    x: torch.Tensor,
+    targets: torch.Tensor,
+    amp_dtype: torch.dtype | None = None,
+    grad_clip: float | None = 1.0,
+    scaler: torch.amp.GradScaler | None = None,
+    forward: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimisation step on an augmented batch ``x (B, 3, H, W)`` with soft ``targets (B, K)``:
+    forward (under autocast when ``amp_dtype``), soft-target cross-entropy, backward, gradient clipping,
+    the optimizer's step. The learning rate is whatever the optimizer's groups hold (set it first).
 
-
-def _device_data(data: Any, cfg: TrainConfig, device: torch.device) -> dict[str, torch.Tensor]:
-    """Upload the (subset of the) arrays to the device once, as uint8 / int64."""
-    n_train = len(data.train_labels) if cfg.train_subset is None else min(cfg.train_subset, len(data.train_labels))
-    n_test = len(data.test_labels) if cfg.test_subset is None else min(cfg.test_subset, len(data.test_labels))
-    out = {
-        "train_images": torch.as_tensor(np.ascontiguousarray(data.train_images[:n_train])).to(device),
-        "train_labels": torch.as_tensor(np.asarray(data.train_labels[:n_train])).to(device, torch.int64),
-        "test_images": torch.as_tensor(np.ascontiguousarray(data.test_images[:n_test])).to(device),
-        "test_labels": torch.as_tensor(np.asarray(data.test_labels[:n_test])).to(device, torch.int64),
-    }
-    if out["train_images"].dtype != torch.uint8 or out["train_images"].shape[1:] != (32, 32, 3):
-        raise ValueError(
-            f"expected uint8 training images (N, 32, 32, 3), got {out['train_images'].dtype} "
-            f"{tuple(out['train_images'].shape)}: pass swinlab.data.CIFAR10Arrays"
-        )
-    if n_train < 1 or n_test < 1:
-        raise ValueError(f"need at least one training and one test image, got {n_train} and {n_test}")
-    return out
+    ``scaler``: loss scaling for fp16. ``forward``: a compiled version of ``model`` to call instead.
+    Returns ``(loss, logits)``, detached.
+    """
+    with torch.autocast(x.device.type, dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None):
+        logits = (forward or model)(x)
+    loss = soft_cross_entropy(logits, targets)
+    optimizer.zero_grad(set_to_none=True)
+    if scaler is None:
+        loss.backward()
+        if grad_clip is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        optimizer.step()
+    else:
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
+        if grad_clip is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        scaler.step(optimizer)
+        scaler.update()
+    return loss.detach(), logits.detach()
 
 
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+
+
+def _all_finite(model: nn.Module) -> bool:
+    return all(bool(torch.isfinite(p).all()) for p in model.parameters())
+
+
+# ---------------------------------------------------------------------------------------------
+# The training loop
+# ---------------------------------------------------------------------------------------------
+
+
+class _Run:
+    """The state of one training run and its bookkeeping (time budget, progress, files), so that
+    :func:`train` reads as the loop it is."""
+
+    def __init__(
+        self, model, data, cfg, device, out, resume, overwrite, until_epoch, model_name, model_kwargs, progress
+    ):
+        self.device, self.model, self.out = device, model, (Path(out) if out is not None else None)
+        self.ckpt_path = self.out / "checkpoint.pt" if self.out is not None else None
+        self.fingerprint = data_fingerprint(data)
+        checkpoint = self._open_folder(cfg, resume, overwrite, model_name)
+        if checkpoint is not None:
+            cfg = TrainConfig.from_dict(checkpoint["config"])
+            model_name = model_name or checkpoint.get("model_name")
+            model_kwargs = model_kwargs if model_kwargs is not None else checkpoint.get("model_kwargs")
+        self.cfg = cfg = TrainConfig() if cfg is None else cfg
+        self.model_name, self.model_kwargs = model_name or cfg.model, model_kwargs or {}
+        self.amp_dtype = choose_precision(device, cfg.amp)
+        self.scaler = torch.amp.GradScaler(device.type) if self.amp_dtype == torch.float16 else None
+        use_compile = device.type == "cuda" if cfg.compile is None else cfg.compile
+        if device.type == "cuda":
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+
+        self.data = _device_data(data, cfg, device)
+        n_train = self.data["train_labels"].shape[0]
+        self.num_classes = int(getattr(model, "num_classes", 10) or 10)
+        self.batch_size = min(cfg.batch_size, n_train)
+        self.steps_per_epoch = n_train // self.batch_size
+
+        model.to(device).train()
+        self.optimizer = torch.optim.AdamW(
+            param_groups(model, cfg.weight_decay),
+            lr=cfg.lr,
+            betas=cfg.betas,
+            **({"fused": True} if device.type == "cuda" else {}),
+        )
+        warmup_steps = round(min(cfg.warmup_epochs, cfg.epochs / 5) * self.steps_per_epoch)
+        self.schedule = WarmupCosine(
+            self.optimizer, cfg.epochs * self.steps_per_epoch, warmup_steps, cfg.lr, cfg.min_lr
+        )
+        self.generator = torch.Generator(device=device)
+        self.generator.manual_seed(cfg.seed)
+        self.rng = np.random.default_rng(cfg.seed)
+        self.history: list[dict[str, float]] = []
+        self.epoch, self.planned_epochs, self.elapsed_before = 0, cfg.epochs, 0.0
+        self.best = {"epoch": None, "val_acc": None, "model": None}
+        self.saved_epoch: int | None = None
+        if checkpoint is not None:
+            self._restore(checkpoint)
+        else:
+            torch.manual_seed(cfg.seed)  # drop path and dropout draw from the global generator
+        self.start_epoch = self.epoch
+        self.forward = torch.compile(model) if use_compile else model
+        self.until_epoch = until_epoch
+        self.last_epoch = self.planned_epochs if until_epoch is None else min(until_epoch, self.planned_epochs)
+        self.budget_s = None if cfg.max_minutes is None else cfg.max_minutes * 60.0
+        self.sized = self.budget_s is None or checkpoint is not None
+        self.meta = {
+            "device": _device_name(device),
+            "torch": torch.__version__,
+            "data": self.fingerprint["source"],
+            "n_train": n_train,
+            "n_val": int(self.data["val_labels"].shape[0]),
+            "n_test": int(self.data["test_labels"].shape[0]),
+            "model": self.model_name,
+            "precision": str(self.amp_dtype).replace("torch.", "") if self.amp_dtype else "float32",
+        }
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(
+            total=self._bar_total(), disable=not progress, unit="step", desc=self.model_name, dynamic_ncols=True
+        )
+        self.progress, self.interrupted = progress, False
+        self.t_run = time.perf_counter() - self.elapsed_before
+        self.elapsed = self.elapsed_before
+
+    # -- the run folder --------------------------------------------------------------------------
+
+    def _open_folder(self, cfg, resume, overwrite, model_name) -> dict[str, Any] | None:
+        if self.out is None:
+            if resume:
+                raise ValueError("resume=True needs out=... (the run directory that holds checkpoint.pt)")
+            return None
+        if self.out.exists() and not self.out.is_dir():
+            raise ValueError(f"out={self.out} is a file, not a folder: choose another out")
+        if self.out.is_dir():
+            _remove_stale_temporaries(self.out)
+        existing = [n for n in RUN_FILES if (self.out / n).exists()]
+        if resume and overwrite:
+            raise ValueError(
+                "resume and overwrite contradict each other: resume continues the run, overwrite replaces it"
+            )
+        if resume:
+            checkpoint = load_checkpoint(self.ckpt_path)
+            self._check_resume(checkpoint, cfg, model_name)
+            return checkpoint
+        if existing and not overwrite:
+            raise FileExistsError(
+                f"{self.out} already holds a run ({', '.join(existing)}). Continue it with resume=True "
+                "(--resume), replace it with overwrite=True (--overwrite), or choose another out (--out)."
+            )
+        for name in existing:
+            (self.out / name).unlink()
+        return None
+
+    def _check_resume(self, checkpoint, cfg, model_name) -> None:
+        """A resumed run continues the saved one: refuse other data, another model or another recipe."""
+        saved = checkpoint.get("data")
+        if saved != self.fingerprint:
+            diff = (
+                ", ".join(
+                    f"{k}: saved {saved.get(k)!r}, now {v!r}" for k, v in self.fingerprint.items() if saved.get(k) != v
+                )
+                if isinstance(saved, dict)
+                else "the checkpoint records no data"
+            )
+            raise ValueError(
+                f"{self.ckpt_path} was trained on other data ({diff}): resume with the same data, "
+                "or start a new run in another folder"
+            )
+        if model_name is not None and checkpoint.get("model_name") not in (None, model_name):
+            raise ValueError(
+                f"{self.ckpt_path} holds a {checkpoint.get('model_name')} run, not {model_name}: "
+                "resume with the same model, or start a new run in another folder"
+            )
+        if cfg is not None:
+            saved_cfg = TrainConfig.from_dict(checkpoint["config"]).to_dict()
+            diff = [f"{k}: saved {saved_cfg[k]!r}, given {v!r}" for k, v in cfg.to_dict().items() if saved_cfg[k] != v]
+            if diff:
+                raise ValueError(
+                    f"resume continues the saved recipe, but the given config differs ({'; '.join(diff)}). "
+                    "Pass cfg=None to resume, or start a new run in another folder to change it."
+                )
+
+    def _restore(self, checkpoint) -> None:
+        self.model.load_state_dict(checkpoint["model"])
+        self.optimizer.load_state_dict(checkpoint["optimizer"])
+        self.schedule.load_state_dict(checkpoint["schedule"])
+        _set_rng_state(checkpoint["rng"], self.generator, self.rng)
+        if self.scaler is not None and checkpoint.get("scaler"):
+            self.scaler.load_state_dict(checkpoint["scaler"])
+        self.history = list(checkpoint["history"])
+        self.epoch, self.planned_epochs = int(checkpoint["epoch"]), int(checkpoint["planned_epochs"])
+        self.elapsed_before = float(checkpoint["elapsed_s"])
+        self.best = dict(checkpoint["best"])
+        self.saved_epoch = self.epoch
+
+    # -- sample ----------------------------------------------------------------------------------
+
+    def sample(self):
+        """This epoch's batches: index tensors into the training images, one random permutation per epoch."""
+        perm = torch.randperm(self.data["train_labels"].shape[0], device=self.device, generator=self.generator)
+        for i in range(self.steps_per_epoch):
+            yield perm[i * self.batch_size : (i + 1) * self.batch_size]
+
+    # -- after each step: running sums, progress, the loss check and the clock -------------------
+
+    def begin_epoch(self) -> None:
+        self.t0 = time.perf_counter()
+        self.loss_sum = torch.zeros((), device=self.device)
+        self.correct = torch.zeros((), device=self.device)
+        self.seen, self.step_in_epoch, self.t_steady, self.steady_steps = 0, 0, None, 0
+
+    def after_step(self, loss: torch.Tensor, logits: torch.Tensor, main: torch.Tensor, lr: float) -> bool:
+        """Book one step; True when the epoch must end now (the time budget or the schedule is used up)."""
+        cfg, i = self.cfg, self.step_in_epoch
+        self.step_in_epoch += 1
+        self.lr = lr
+        self.loss_sum += loss * main.shape[0]
+        self.correct += (logits.argmax(-1) == main).sum()
+        self.seen += main.shape[0]
+        if i == min(2, self.steps_per_epoch - 1) and self.epoch == self.start_epoch:
+            _sync(self.device)  # the first steps compile and warm up: leave them out of the speed estimate
+            self.t_steady, self.steady_steps = time.perf_counter(), 0
+        elif self.t_steady is not None:
+            self.steady_steps += 1
+            if not self.sized and self.steady_steps == 10:  # enough steps to know the speed
+                _sync(self.device)
+                per_step = (time.perf_counter() - self.t_steady) / self.steady_steps
+                # evaluation: about a third of a training step's time per image (forward only)
+                self._size_schedule(per_step, self._n_eval / self.batch_size * per_step / 3)
+        if (i + 1) % cfg.log_every == 0 or i + 1 == self.steps_per_epoch:
+            value = loss.item()  # one sync per log_every steps
+            if not math.isfinite(value):
+                raise NonFiniteLossError(
+                    f"the training loss became {value} at epoch {self.epoch + 1}, step {i + 1} (lr={lr:.3g}). "
+                    + self._kept()
+                    + "Lower the learning rate, keep gradient clipping on, or check the data."
+                )
+            self.bar.update(min(cfg.log_every, (i % cfg.log_every) + 1))
+            now = time.perf_counter()
+            self.bar.set_postfix(
+                epoch=self.epoch + 1,
+                loss=f"{self.loss_sum.item() / self.seen:.3f}",
+                acc=f"{self.correct.item() / self.seen:.3f}",
+                img_s=f"{self.seen / (now - self.t0):.0f}",
+                lr=f"{lr:.2e}",
+            )
+            if self.budget_s is not None and now - self.t_run > self.budget_s:
+                return True
+        return self.schedule.step_count >= self.schedule.total_steps  # a time-sized schedule ends mid-epoch
+
+    @property
+    def _n_eval(self) -> int:
+        n = self.data["val_labels"].shape[0]
+        return n + (self.data["test_labels"].shape[0] if self.cfg.track_test else 0)
+
+    def _kept(self) -> str:
+        if self.out is None:
+            return ""
+        if self.saved_epoch is None:
+            return "No checkpoint was written (no epoch finished with finite weights and losses). "
+        return f"The checkpoint of epoch {self.saved_epoch} ({self.ckpt_path}) is kept. "
+
+    # -- the time budget -------------------------------------------------------------------------
+
+    def _bar_total(self) -> int:
+        first = self.saved_epoch or 0
+        return min(self.schedule.total_steps, self.last_epoch * self.steps_per_epoch) - first * self.steps_per_epoch
+
+    def _size_schedule(self, per_step: float, eval_s: float) -> None:
+        """Fit the schedule to the time budget: as many steps as the remaining time allows at the measured
+        seconds per step (validation included), at most cfg.epochs epochs."""
+        remaining = self.budget_s - (time.perf_counter() - self.t_run)
+        steps_left = int(remaining / (per_step * self.steps_per_epoch + eval_s) * self.steps_per_epoch)
+        self.schedule.resize(min(self.cfg.epochs * self.steps_per_epoch, self.schedule.step_count + steps_left))
+        self.planned_epochs = math.ceil(self.schedule.total_steps / self.steps_per_epoch)
+        self.last_epoch = (
+            self.planned_epochs if self.until_epoch is None else min(self.until_epoch, self.planned_epochs)
+        )
+        self.bar.total = self._bar_total()
+        self.bar.refresh()
+        self.sized = True
+
+    # -- evaluate, record, checkpoint --------------------------------------------------------------
+
+    def evaluate(self, split: str) -> dict[str, Any]:
+        return evaluate(
+            self.model,
+            self.data[f"{split}_images"],
+            self.data[f"{split}_labels"],
+            self.cfg.eval_batch_size,
+            self.device,
+            amp=self.amp_dtype is not None,
+        )
+
+    def record(self) -> dict[str, float]:
+        """Close the epoch: validate, append the epoch's record, re-fit the schedule to the time left."""
+        _sync(self.device)
+        t_train = time.perf_counter() - self.t0
+        val = self.evaluate("val") if self.data["val_labels"].shape[0] else {"loss": float("nan"), "acc": float("nan")}
+        test = self.evaluate("test") if self.cfg.track_test else None
+        self.epoch += 1
+        self.elapsed = time.perf_counter() - self.t_run
+        record = {
+            "epoch": self.epoch,
+            "train_loss": self.loss_sum.item() / self.seen,
+            "train_acc": self.correct.item() / self.seen,
+            "val_loss": val["loss"],
+            "val_acc": val["acc"],
+            **({"test_loss": test["loss"], "test_acc": test["acc"]} if test else {}),
+            "lr": self.lr,
+            "seconds": time.perf_counter() - self.t0,
+            "images_per_s": self.seen / t_train,
+            "elapsed_s": self.elapsed,
+        }
+        losses = [record["train_loss"]] + ([record["val_loss"]] if self.data["val_labels"].shape[0] else [])
+        if not all(math.isfinite(v) for v in losses) or not _all_finite(self.model):
+            raise NonFiniteLossError(
+                f"epoch {self.epoch} ended with non-finite weights or losses (train {record['train_loss']:.4g}, "
+                f"validation {record['val_loss']:.4g}). "
+                + self._kept()
+                + "Lower the learning rate, keep gradient clipping on, or check the data."
+            )
+        self.history.append(record)
+        self._choose(record)
+        if not self.sized:  # a short first epoch: size the schedule now
+            steps = self.step_in_epoch
+            per_step = (self.t0 + t_train - self.t_steady) / self.steady_steps if self.steady_steps else t_train / steps
+            self._size_schedule(per_step, record["seconds"] - t_train)
+        elif self.budget_s is not None and self.epoch < self.last_epoch:
+            # the machine's speed can change (shared CPUs): re-fit the rest of the schedule to the time left,
+            # at this epoch's speed, so the cosine still ends inside the budget
+            self._size_schedule(t_train / self.step_in_epoch, record["seconds"] - t_train)
+        if self.progress:
+            self.bar.write(
+                f"epoch {self.epoch:3d}/{self.last_epoch}: train loss {record['train_loss']:.3f} acc "
+                f"{record['train_acc']:.3f} | val loss {record['val_loss']:.3f} acc {record['val_acc']:.3f} | "
+                f"lr {self.lr:.2e} | {record['images_per_s']:.0f} img/s | {self.elapsed:.0f} s"
+            )
+        return record
+
+    def _choose(self, record: dict[str, float]) -> None:
+        """Keep the epoch with the best validation accuracy (its weights, on the CPU), if asked to."""
+        better = self.best["val_acc"] is None or record["val_acc"] > self.best["val_acc"]
+        if self.data["val_labels"].shape[0] == 0 or not self.cfg.keep_best:
+            better = True  # nothing to choose with, or told not to choose: the last epoch is the one tested
+        if better:  # its weights are the model's own until the next epoch starts (see keep_best_weights)
+            self.best = {"epoch": self.epoch, "val_acc": record["val_acc"], "model": None}
+
+    def keep_best_weights(self) -> None:
+        """Before an epoch changes the weights of the best epoch so far, keep a CPU copy of them."""
+        if self.best["epoch"] == self.epoch and self.best["epoch"] is not None and self.cfg.keep_best:
+            self.best["model"] = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
+
+    def checkpoint(self) -> None:
+        """Write checkpoint.pt and history.json atomically (weights and losses were checked in record)."""
+        if self.out is None:
+            return
+        state = {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "schedule": self.schedule.state_dict(),
+            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
+            "rng": _rng_state(self.generator, self.rng),
+            "config": self.cfg.to_dict(),
+            "history": self.history,
+            "epoch": self.epoch,
+            "planned_epochs": self.planned_epochs,
+            "elapsed_s": self.elapsed,
+            "best": self.best,
+            "model_name": self.model_name,
+            "model_kwargs": self.model_kwargs,
+            "data": self.fingerprint,
+            "device": self.meta["device"],
+        }
+        _atomic_write(self.ckpt_path, lambda tmp: torch.save(state, tmp))
+        self.saved_epoch = self.epoch
+        self._write_history()
+
+    def _write_history(self, test: dict[str, Any] | None = None) -> None:
+        if self.out is not None:
+            _write_json(
+                self.out / "history.json",
+                {
+                    "config": self.cfg.to_dict(),
+                    **self.meta,
+                    "model_kwargs": self.model_kwargs,
+                    "selected_epoch": self.best["epoch"],
+                    "history": self.history,
+                    **({"test": test} if test is not None else {}),
+                },
+            )
+
+    def finished(self) -> bool:
+        """The budget, the schedule or early stopping ends the run."""
+        cfg = self.cfg
+        if self.budget_s is not None and self.elapsed > self.budget_s:
+            return True
+        if self.schedule.step_count >= self.schedule.total_steps:
+            return True
+        if (
+            cfg.patience is not None
+            and self.best["epoch"] is not None
+            and self.epoch - self.best["epoch"] >= cfg.patience
+        ):
+            if self.progress:
+                self.bar.write(f"early stop: no better validation accuracy for {cfg.patience} epochs")
+            return True
+        return False
+
+    # -- the end: the test set, once ----------------------------------------------------------------
+
+    def finish(self) -> TrainResult:
+        self.bar.close()
+        test = None
+        if self.history and not self.interrupted:
+            if self.best["model"] is not None and self.best["epoch"] != self.epoch:
+                self.model.load_state_dict(self.best["model"])
+            result = self.evaluate("test")
+            n = int(self.data["test_labels"].shape[0])
+            test = {
+                "epoch": self.best["epoch"],
+                "loss": result["loss"],
+                "acc": result["acc"],
+                "n": n,
+                "ci95": list(accuracy_interval(result["acc"], n)),
+            }
+            self._write_history(test)
+            if self.progress:
+                lo, hi = test["ci95"]
+                print(
+                    f"test set, evaluated once on the model of epoch {test['epoch']} (chosen on the validation "
+                    f"split): accuracy {test['acc']:.4f} on {n:,} images (95% interval {lo:.3f}-{hi:.3f})"
+                )
+        elif self.interrupted and self.progress:
+            self.bar.write(
+                f"interrupted after {len(self.history)} epoch(s); the model and history so far are "
+                "returned (no test evaluation)"
+                + (f", the last checkpoint is {self.ckpt_path}" if self.saved_epoch else "")
+            )
+        self.model.eval()
+        return TrainResult(self.model, self.history, self.best["epoch"], self.best["val_acc"], test, self.interrupted)
 
 
 def train(
@@ -710,240 +1287,75 @@ def train(
     callback: Callable[[dict[str, float]], None] | None = None,
     model_name: str | None = None,
     model_kwargs: dict[str, Any] | None = None,
+    overwrite: bool = False,
 ) -> TrainResult:
     """Train ``model`` (images ``(B, 3, 32, 32)`` -> logits ``(B, K)``) on ``data`` (``CIFAR10Arrays``:
     uint8 ``(N, 32, 32, 3)`` images, int64 ``(N,)`` labels) with the recipe ``cfg``.
 
-    ``out``: a run directory for ``history.json``, ``curves.png`` and ``checkpoint.pt`` (all written
-    atomically after every epoch), or None. ``resume=True`` continues from ``out/checkpoint.pt`` exactly
-    (model, optimizer, schedule, random states, history; the checkpoint's config replaces ``cfg``).
-    ``until_epoch``: stop after that epoch although the schedule runs to ``cfg.epochs`` (a run split
-    into sessions; continue it with ``resume=True``). ``callback(record)`` is called after every epoch.
-    ``model_name`` / ``model_kwargs`` are recorded in the checkpoint so the CLI can rebuild the model.
+    ``cfg.val_size`` training images are held out (fixed by ``cfg.seed``) and every choice is made on
+    them: the epoch whose weights are kept, early stopping, the time-budget fit. The test set is
+    evaluated once, at the end, on the chosen model (``TrainResult.test``).
 
-    Raises :class:`NonFiniteLossError` if the loss stops being finite (the last good checkpoint stays).
-    KeyboardInterrupt returns the model and history so far with ``interrupted=True``.
+    ``out``: a run directory for ``history.json`` and ``checkpoint.pt`` (written atomically after every
+    epoch), or None; a folder that already holds a run is refused unless ``resume`` or ``overwrite``.
+    ``resume=True`` continues from ``out/checkpoint.pt`` exactly (model, optimizer, schedule, random
+    states, history); it refuses other data, another model or a different ``cfg`` (pass ``cfg=None``).
+    ``until_epoch``: stop after that epoch although the schedule runs on (continue with ``resume=True``).
+    ``callback(record)`` is called after every epoch. ``model_name`` / ``model_kwargs`` are recorded so the
+    command line can rebuild the model.
+
+    Raises :class:`NonFiniteLossError` if a loss or a weight stops being finite (the checkpoint of the last
+    epoch that was finite stays). KeyboardInterrupt returns the model and history so far, untested, with
+    ``interrupted=True``.
     """
-    device = _default_device(device)
-    cfg = TrainConfig() if cfg is None else cfg
-    out = Path(out) if out is not None else None
-    ckpt_path = out / "checkpoint.pt" if out is not None else None
-    checkpoint = None
-    if resume:
-        if ckpt_path is None:
-            raise ValueError("resume=True needs out=... (the run directory that holds checkpoint.pt)")
-        checkpoint = load_checkpoint(ckpt_path, map_location="cpu")
-        cfg = TrainConfig.from_dict(checkpoint["config"])
-        model_name = model_name or checkpoint.get("model_name")
-        model_kwargs = model_kwargs if model_kwargs is not None else checkpoint.get("model_kwargs")
-
-    amp = device.type == "cuda" if cfg.amp is None else cfg.amp
-    use_compile = device.type == "cuda" if cfg.compile is None else cfg.compile
-    if device.type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-
-    tensors = _device_data(data, cfg, device)
-    n_train = tensors["train_labels"].shape[0]
-    num_classes = int(getattr(model, "num_classes", 10) or 10)
-    batch_size = min(cfg.batch_size, n_train)
-    steps_per_epoch = n_train // batch_size
-
-    model.to(device).train()
-    optimizer = torch.optim.AdamW(
-        _param_groups(model, cfg.weight_decay),
-        lr=cfg.lr,
-        betas=cfg.betas,
-        **({"fused": True} if device.type == "cuda" else {}),
+    run = _Run(
+        model,
+        data,
+        cfg,
+        _default_device(device),
+        out,
+        resume,
+        overwrite,
+        until_epoch,
+        model_name,
+        model_kwargs,
+        progress,
     )
-    warmup_steps = round(min(cfg.warmup_epochs, cfg.epochs / 5) * steps_per_epoch)
-    schedule = WarmupCosine(optimizer, cfg.epochs * steps_per_epoch, warmup_steps, cfg.lr, cfg.min_lr)
-    generator = torch.Generator(device=device)
-    generator.manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
-    history: list[dict[str, float]] = []
-    start_epoch, planned_epochs, elapsed_before, best_acc = 0, cfg.epochs, 0.0, 0.0
-    if checkpoint is not None:
-        model.load_state_dict(checkpoint["model"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        schedule.load_state_dict(checkpoint["schedule"])
-        _set_rng_state(checkpoint["rng"], generator, rng)
-        history = list(checkpoint["history"])
-        start_epoch, planned_epochs = int(checkpoint["epoch"]), int(checkpoint["planned_epochs"])
-        elapsed_before, best_acc = float(checkpoint["elapsed_s"]), float(checkpoint["best_acc"])
-    else:
-        torch.manual_seed(cfg.seed)  # drop path and dropout draw from the global generator
-    step_model = torch.compile(model) if use_compile else model
-    last_epoch = planned_epochs if until_epoch is None else min(until_epoch, planned_epochs)
-    budget_s = None if cfg.max_minutes is None else cfg.max_minutes * 60.0
-    run_meta = {
-        "device": _device_name(device),
-        "data": "synthetic stand-in" if getattr(data, "synthetic", False) else "CIFAR-10",
-        "n_train": n_train,
-        "n_test": int(tensors["test_labels"].shape[0]),
-        "model": model_name or cfg.model,
-    }
-
-    def save(epoch: int) -> None:
-        if out is None:
-            return
-        state = {
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "schedule": schedule.state_dict(),
-            "rng": _rng_state(generator, rng),
-            "config": cfg.to_dict(),
-            "history": history,
-            "epoch": epoch,
-            "planned_epochs": planned_epochs,
-            "elapsed_s": elapsed,
-            "best_acc": best_acc,
-            "model_name": model_name or cfg.model,
-            "model_kwargs": model_kwargs or {},
-            "device": run_meta["device"],
-        }
-        _atomic_write(ckpt_path, lambda tmp: torch.save(state, tmp))
-        _write_json(out / "history.json", {"config": cfg.to_dict(), **run_meta, "history": history})
-
-    from tqdm.auto import tqdm
-
-    def bar_total() -> int:
-        return min(schedule.total_steps, last_epoch * steps_per_epoch) - start_epoch * steps_per_epoch
-
-    bar = tqdm(total=bar_total(), disable=not progress, unit="step", desc=f"{run_meta['model']}", dynamic_ncols=True)
-    sized = budget_s is None or checkpoint is not None
-
-    def size_schedule(per_step: float, eval_s: float) -> None:
-        """Fit the schedule to the time budget: as many steps as the remaining time allows at the measured
-        seconds per step (evaluation included), at most cfg.epochs epochs."""
-        nonlocal planned_epochs, last_epoch, sized
-        remaining = budget_s - (time.perf_counter() - t_run)
-        steps_left = int(remaining / (per_step * steps_per_epoch + eval_s) * steps_per_epoch)
-        schedule.resize(min(cfg.epochs * steps_per_epoch, schedule.step_count + steps_left))
-        planned_epochs = math.ceil(schedule.total_steps / steps_per_epoch)
-        last_epoch = planned_epochs if until_epoch is None else min(until_epoch, planned_epochs)
-        bar.total = bar_total()
-        bar.refresh()
-        sized = True
-
-    elapsed, epoch, interrupted = elapsed_before, start_epoch, False
-    t_run = time.perf_counter() - elapsed_before
+    cfg = run.cfg
     try:
-        while epoch < last_epoch:
-            t0 = time.perf_counter()
-            perm = torch.randperm(n_train, device=device, generator=generator)
-            loss_sum = torch.zeros((), device=device)
-            correct = torch.zeros((), device=device)
-            seen, t_steady, steady_steps = 0, None, 0
-            for i in range(steps_per_epoch):
-                idx = perm[i * batch_size : (i + 1) * batch_size]
-                x, targets, main = augment_batch(
-                    tensors["train_images"][idx], tensors["train_labels"][idx], cfg, generator, rng, num_classes
+        while run.epoch < run.last_epoch:
+            run.keep_best_weights()
+            run.begin_epoch()
+            for idx in run.sample():  # 1. sample
+                x, targets, main = augment_batch(  # 2. augment (on the device)
+                    run.data["train_images"][idx],
+                    run.data["train_labels"][idx],
+                    cfg,
+                    run.generator,
+                    run.rng,
+                    run.num_classes,
                 )
-                lr = schedule.apply()
-                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-                    logits = step_model(
-                        x.contiguous(memory_format=torch.channels_last) if cfg.channels_last else x.contiguous()
-                    )
-                loss = soft_cross_entropy(logits, targets)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if cfg.grad_clip is not None:
-                    nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                optimizer.step()
-                schedule.advance()
-                loss_sum += loss.detach() * idx.shape[0]
-                correct += (logits.detach().argmax(-1) == main).sum()
-                seen += idx.shape[0]
-                if i == min(2, steps_per_epoch - 1) and epoch == start_epoch:
-                    _sync(device)  # the first steps compile and warm up: leave them out of the estimate
-                    t_steady, steady_steps = time.perf_counter(), 0
-                elif t_steady is not None:
-                    steady_steps += 1
-                    if not sized and steady_steps == 10:  # enough steps to know the speed
-                        _sync(device)
-                        per_step = (time.perf_counter() - t_steady) / steady_steps
-                        # evaluation: about a third of a training step's time per image (forward only)
-                        size_schedule(per_step, tensors["test_labels"].shape[0] / batch_size * per_step / 3)
-                if (i + 1) % cfg.log_every == 0 or i + 1 == steps_per_epoch:
-                    step_loss = loss.item()  # one sync per log_every steps
-                    if not math.isfinite(step_loss):
-                        raise NonFiniteLossError(
-                            f"the training loss became {step_loss} at epoch {epoch + 1}, step {i + 1} (lr={lr:.3g}). "
-                            + (
-                                f"The last good checkpoint ({ckpt_path}, after epoch {epoch}) is kept. "
-                                if out is not None and epoch > 0
-                                else ""
-                            )
-                            + "Lower the learning rate, keep gradient clipping on, or check the data."
-                        )
-                    bar.update(min(cfg.log_every, (i % cfg.log_every) + 1))
-                    now = time.perf_counter()
-                    bar.set_postfix(
-                        epoch=epoch + 1,
-                        loss=f"{loss_sum.item() / seen:.3f}",
-                        acc=f"{correct.item() / seen:.3f}",
-                        img_s=f"{seen / (now - t0):.0f}",
-                        lr=f"{lr:.2e}",
-                    )
-                    if budget_s is not None and now - t_run > budget_s:
-                        break
-                if schedule.step_count >= schedule.total_steps:
-                    break  # the (time-sized) schedule ends mid-epoch
-            _sync(device)
-            t_train = time.perf_counter() - t0
-            if not math.isfinite(loss_sum.item()):
-                raise NonFiniteLossError(
-                    f"the training loss became non-finite during epoch {epoch + 1}. "
-                    + (f"The last good checkpoint ({ckpt_path}) is kept. " if out else "")
-                    + "Lower the learning rate or keep gradient clipping on."
+                if cfg.channels_last:
+                    x = x.contiguous(memory_format=torch.channels_last)
+                lr = run.schedule.apply()  # 3. step, at this step's learning rate
+                loss, logits = train_step(
+                    model, run.optimizer, x, targets, run.amp_dtype, cfg.grad_clip, run.scaler, run.forward
                 )
-            test = evaluate(model, tensors["test_images"], tensors["test_labels"], cfg.eval_batch_size, device, amp=amp)
-            epoch += 1
-            elapsed = time.perf_counter() - t_run
-            best_acc = max(best_acc, test["acc"])
-            record = {
-                "epoch": epoch,
-                "train_loss": loss_sum.item() / seen,
-                "train_acc": correct.item() / seen,
-                "test_loss": test["loss"],
-                "test_acc": test["acc"],
-                "lr": lr,
-                "seconds": time.perf_counter() - t0,
-                "images_per_s": seen / t_train,
-                "elapsed_s": elapsed,
-            }
-            history.append(record)
-            if not sized:  # a short first epoch: size the schedule now
-                per_step = (t0 + t_train - t_steady) / steady_steps if steady_steps else t_train / (i + 1)
-                size_schedule(per_step, record["seconds"] - t_train)
-            elif budget_s is not None and epoch < last_epoch:
-                # the machine's speed can change (shared CPUs): re-fit the rest of the schedule to the time left,
-                # at this epoch's speed, so the cosine still ends inside the budget
-                size_schedule(t_train / (i + 1), record["seconds"] - t_train)
-            if progress:
-                bar.write(
-                    f"epoch {epoch:3d}/{last_epoch}: train loss {record['train_loss']:.3f} acc "
-                    f"{record['train_acc']:.3f} | test loss {record['test_loss']:.3f} acc "
-                    f"{record['test_acc']:.3f} | lr {lr:.2e} | {record['images_per_s']:.0f} img/s | "
-                    f"{elapsed:.0f} s"
-                )
-            save(epoch)
+                run.schedule.advance()
+                if run.after_step(loss, logits, main, lr):
+                    break
+            record = run.record()  # 4. evaluate on the validation split, 5. record
+            run.checkpoint()  # 6. checkpoint
             if callback is not None:
                 callback(record)
-            if (budget_s is not None and elapsed > budget_s) or schedule.step_count >= schedule.total_steps:
+            if run.finished():
                 break
     except KeyboardInterrupt:
-        interrupted = True
-        if progress:
-            bar.write(
-                f"interrupted after {len(history)} epoch(s); the model and history so far are returned"
-                + (f", the last checkpoint is {ckpt_path}" if out is not None and history else "")
-            )
-    finally:
-        bar.close()
-    model.eval()
-    return TrainResult(model, history, best_acc, interrupted)
+        run.interrupted = True
+    except BaseException:
+        run.bar.close()
+        raise
+    return run.finish()  # the test set, once
 
 
 def _device_name(device: torch.device) -> str:
@@ -957,10 +1369,61 @@ def _device_name(device: torch.device) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
+def _number(
+    kind: type, low: float | None = None, high: float | None = None, low_open: bool = False, high_open: bool = False
+) -> Callable[[str], Any]:
+    """An argparse type: ``kind`` within ``[low, high]`` (or open at either end); argparse names the flag."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a{'n int' if kind is int else ' number'}") from None
+        if kind is float and not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{text} is not a finite number")
+        too_low = low is not None and (value <= low if low_open else value < low)
+        too_high = high is not None and (value >= high if high_open else value > high)
+        if too_low or too_high:
+            lo = "" if low is None else f"{'>' if low_open else '>='} {low:g}"
+            hi = "" if high is None else f"{'<' if high_open else '<='} {high:g}"
+            raise argparse.ArgumentTypeError(
+                f"{text} is out of range: it must be {' and '.join(x for x in (lo, hi) if x)}"
+            )
+        return value
+
+    return parse
+
+
+#: Flags that set the recipe or the model; a resumed run keeps the saved ones, so these conflict with --resume.
+RECIPE_FLAGS = {
+    "model": "--model",
+    "epochs": "--epochs",
+    "batch_size": "--batch-size",
+    "lr": "--lr",
+    "min_lr": "--min-lr",
+    "weight_decay": "--weight-decay",
+    "warmup_epochs": "--warmup-epochs",
+    "drop_path": "--drop-path",
+    "max_minutes": "--max-minutes",
+    "val_size": "--val-size",
+    "patience": "--patience",
+    "train_subset": "--train-subset",
+    "test_subset": "--test-subset",
+    "seed": "--seed",
+    "compile": "--compile",
+    "track_test": "--track-test",
+    "quick": "--quick",
+    "overwrite": "--overwrite",
+}
+
+
 def _parser() -> argparse.ArgumentParser:
+    positive_int, positive = _number(int, 1), _number(float, 0, low_open=True)
     p = argparse.ArgumentParser(
         prog="python -m swinlab.train",
-        description="Train a Swin Transformer on CIFAR-10 (GPU preset on CUDA, quick preset with --quick).",
+        description="Train a Swin Transformer on CIFAR-10 (GPU preset on CUDA, quick preset with --quick). "
+        "Every choice is made on a validation split held out of the training images; the test set is "
+        "evaluated once, at the end.",
         epilog="Example: python -m swinlab.train --model swin_cifar --out runs/swin_cifar   |   "
         "python -m swinlab.train --quick --out runs/quick   |   ... --out runs/NAME --resume",
     )
@@ -971,62 +1434,103 @@ def _parser() -> argparse.ArgumentParser:
         help="model name (default: the preset's: swin_cifar, or swin_micro with --quick)",
     )
     p.add_argument("--out", required=True, help="run directory: history.json, curves.png, checkpoint.pt")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out with its saved recipe")
+    p.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
     p.add_argument("--quick", action="store_true", help="the cpu_quick preset: swin_micro on a subset within 90 s")
     p.add_argument("--synthetic", action="store_true", help="train on the synthetic stand-in (no download)")
     p.add_argument("--data-dir", default=None, help="CIFAR-10 folder (default: $SWINLAB_DATA or ~/.cache/swinlab)")
     p.add_argument("--no-download", action="store_true", help="fail instead of downloading CIFAR-10")
     p.add_argument("--device", default=None, help="cuda, cpu, ... (default: cuda if available)")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--lr", type=float)
-    p.add_argument("--weight-decay", type=float)
-    p.add_argument("--warmup-epochs", type=float)
-    p.add_argument("--drop-path", type=float)
-    p.add_argument("--max-minutes", type=float, help="time budget; 0 for none")
-    p.add_argument("--train-subset", type=int)
-    p.add_argument("--test-subset", type=int)
-    p.add_argument("--seed", type=int)
+    p.add_argument("--epochs", type=positive_int)
+    p.add_argument("--batch-size", type=positive_int)
+    p.add_argument("--lr", type=positive, help="peak learning rate")
+    p.add_argument("--min-lr", type=_number(float, 0), help="where the cosine ends (<= --lr)")
+    p.add_argument("--weight-decay", type=_number(float, 0))
+    p.add_argument("--warmup-epochs", type=_number(float, 0))
+    p.add_argument("--drop-path", type=_number(float, 0, 1, high_open=True), help="stochastic depth rate in [0, 1)")
+    p.add_argument("--max-minutes", type=_number(float, 0), help="time budget; 0 for none")
+    p.add_argument(
+        "--val-size",
+        type=_number(int, 0),
+        help="training images held out for validation (default: a tenth, 5,000 of CIFAR-10)",
+    )
+    p.add_argument("--patience", type=positive_int, help="stop after this many epochs without a better val accuracy")
+    p.add_argument("--train-subset", type=positive_int, help="train on at most this many images")
+    p.add_argument("--test-subset", type=positive_int, help="test on the first N test images only")
+    p.add_argument(
+        "--track-test",
+        action="store_true",
+        default=None,
+        help="also record the test accuracy every epoch (for curves; nothing is chosen with it)",
+    )
+    p.add_argument("--seed", type=_number(int, 0), help="seeds the weights, the split, sampling and augmentation")
     p.add_argument("--compile", dest="compile", action="store_true", default=None, help="force torch.compile on")
     p.add_argument("--no-compile", dest="compile", action="store_false", help="force torch.compile off")
-    p.add_argument("--stop-after", type=int, default=None, help="stop after this epoch (continue with --resume)")
+    p.add_argument(
+        "--stop-after", type=positive_int, default=None, help="stop after this epoch (continue with --resume)"
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
 
+def _config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> TrainConfig:
+    cfg = TrainConfig.preset("cpu_quick" if args.quick else "gpu")
+    names = [
+        "epochs",
+        "batch_size",
+        "lr",
+        "min_lr",
+        "weight_decay",
+        "warmup_epochs",
+        "drop_path",
+        "val_size",
+        "patience",
+        "train_subset",
+        "test_subset",
+        "seed",
+        "compile",
+        "track_test",
+    ]
+    overrides = {k: getattr(args, k) for k in names if getattr(args, k) is not None}
+    if args.max_minutes is not None:
+        overrides["max_minutes"] = args.max_minutes or None
+    if "lr" in overrides and "min_lr" not in overrides and overrides["lr"] < cfg.min_lr:
+        overrides["min_lr"] = 0.0  # a peak below the preset's floor: let the cosine end at 0
+    try:
+        return dataclasses.replace(cfg, model=args.model or cfg.model, **overrides)
+    except ValueError as e:
+        parser.error(str(e).replace("min_lr", "--min-lr").replace("lr=", "--lr=").replace("val_size", "--val-size"))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The command line (``python -m swinlab.train --help``); returns the exit status."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     device = _default_device(args.device)
-    model_kwargs: dict[str, Any] = {}
+    out = Path(args.out)
     if args.resume:
-        ckpt = load_checkpoint(Path(args.out) / "checkpoint.pt")
+        given = [flag for name, flag in RECIPE_FLAGS.items() if getattr(args, name) not in (None, False)]
+        if given:
+            parser.error(
+                f"--resume continues the saved run with its own recipe, so {', '.join(given)} cannot change "
+                f"it: drop {'them' if len(given) > 1 else 'it'}, or start a new run with another --out"
+            )
+        try:
+            ckpt = load_checkpoint(out / "checkpoint.pt")
+        except (FileNotFoundError, ValueError) as e:
+            parser.error(f"--resume: {e}")
         cfg = TrainConfig.from_dict(ckpt["config"])
         model_name, model_kwargs = ckpt["model_name"], dict(ckpt["model_kwargs"])
     else:
-        cfg = TrainConfig.preset("cpu_quick" if args.quick else "gpu")
-        overrides = {
-            k: getattr(args, a)
-            for k, a in [
-                ("epochs", "epochs"),
-                ("batch_size", "batch_size"),
-                ("lr", "lr"),
-                ("weight_decay", "weight_decay"),
-                ("warmup_epochs", "warmup_epochs"),
-                ("drop_path", "drop_path"),
-                ("train_subset", "train_subset"),
-                ("test_subset", "test_subset"),
-                ("seed", "seed"),
-                ("compile", "compile"),
-            ]
-            if getattr(args, a) is not None
-        }
-        if args.max_minutes is not None:
-            overrides["max_minutes"] = args.max_minutes or None
-        model_name = args.model or cfg.model
-        cfg = dataclasses.replace(cfg, model=model_name, **overrides)
-        if cfg.drop_path is not None:
-            model_kwargs["drop_path_rate"] = cfg.drop_path
+        existing = [n for n in RUN_FILES if (out / n).exists()]
+        if existing and not args.overwrite:
+            parser.error(
+                f"{out} already holds a run ({', '.join(existing)}): continue it with --resume, replace it "
+                "with --overwrite, or choose another --out"
+            )
+        cfg = _config_from_args(args, parser)
+        model_name = cfg.model
+        model_kwargs = {"drop_path_rate": cfg.drop_path} if cfg.drop_path is not None else {}
     if args.synthetic:
         from .data import synthetic_cifar10
 
@@ -1037,7 +1541,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         data = load_cifar10(args.data_dir, download=not args.no_download)
         message = f"CIFAR-10: {len(data.train_labels):,} train / {len(data.test_labels):,} test images."
     print(message)
-    model = build_model(model_name, **model_kwargs)
+    n_train = len(data.train_labels)
+    if not args.resume and args.val_size is None and cfg.val_size is not None and cfg.val_size > n_train // 5:
+        print(f"(the preset's validation split of {cfg.val_size:,} images does not fit {n_train:,}: using a tenth)")
+        cfg = dataclasses.replace(cfg, val_size=None)
+    model = build_model(model_name, seed=cfg.seed, **model_kwargs)
     print(
         f"{model_name}: {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters on {device}; "
         f"config {json.dumps(cfg.to_dict())}"
@@ -1051,9 +1559,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             from .course.draw import plot_history  # the figure code is the course layer's, used by the CLI only
 
-            history = load_history(Path(args.out) / "history.json")
-            fig = plot_history(history["history"], title=f"{history['model']} on {history['data']}")
-            _atomic_write(Path(args.out) / "curves.png", lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+            history = load_history(out / "history.json")
+            fig = plot_history(
+                history["history"], title=f"{history['model']} on {history['data']}", test=history.get("test")
+            )
+            _atomic_write(out / "curves.png", lambda tmp: fig.savefig(tmp, format="png", dpi=100))
             curves_drawn[0] = time.perf_counter()
         except Exception as e:  # a figure must never stop a training run
             print(f"(curves.png not written: {e})", file=sys.stderr)
@@ -1062,25 +1572,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = train(
             model,
             data,
-            cfg,
+            None if args.resume else cfg,
             device=device,
-            out=args.out,
+            out=out,
             progress=not args.no_progress,
             resume=args.resume,
             until_epoch=args.stop_after,
             model_name=model_name,
             model_kwargs=model_kwargs,
             callback=draw_curves,
+            overwrite=args.overwrite,
         )
-    except NonFiniteLossError as e:
+    except (NonFiniteLossError, FileExistsError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    last = result.history[-1] if result.history else None
-    if last is not None:
+    if result.history:
         draw_curves()
+        last = result.history[-1]
+        tested = (
+            f"test accuracy {result.test['acc']:.4f} on {result.test['n']:,} images (epoch {result.test['epoch']}, "
+            "chosen on the validation split)"
+            if result.test
+            else "not tested (stopped early)"
+        )
         print(
-            f"done: {len(result.history)} epochs, last test accuracy {last['test_acc']:.4f}, best "
-            f"{result.best_acc:.4f}, {last['elapsed_s']:.0f} s; files in {args.out}"
+            f"done: {len(result.history)} epochs, {last['elapsed_s']:.0f} s, best validation accuracy "
+            f"{result.best_val_acc:.4f}; {tested}; files in {out}"
         )
     return 130 if result.interrupted else 0
 

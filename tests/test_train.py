@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 
@@ -26,10 +27,12 @@ from swinlab.data import synthetic_cifar10
 from swinlab.train import (
     NonFiniteLossError,
     TrainConfig,
+    accuracy_interval,
     attention_received,
     attention_weights,
     augment_batch,
     build_model,
+    choose_precision,
     confusion_matrix,
     denormalize,
     evaluate,
@@ -39,13 +42,16 @@ from swinlab.train import (
     main,
     mix_batch,
     normalize,
+    param_groups,
     random_crop,
     random_erase,
     random_flip,
     relative_bias_tables,
     soft_cross_entropy,
     soft_targets,
+    split_train_val,
     train,
+    train_step,
 )
 
 
@@ -199,19 +205,25 @@ def test_training_learns_the_synthetic_task_and_writes_its_files(tmp_path):
     result = train(tiny_model(), synthetic_cifar10(320, 64, seed=1), cfg, device="cpu", out=tmp_path, progress=False)
     assert not result.interrupted and len(result.history) == 5
     assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
-    assert result.best_acc > 0.35  # chance is 0.1
+    assert result.best_val_acc > 0.35  # chance is 0.1
     saved = load_history(tmp_path / "history.json")
     assert saved["history"] == result.history and saved["data"] == "synthetic stand-in"
     assert set(saved["history"][0]) >= {
         "epoch",
         "train_loss",
         "train_acc",
-        "test_loss",
-        "test_acc",
+        "val_loss",
+        "val_acc",
         "lr",
         "seconds",
         "images_per_s",
+        "elapsed_s",
     }
+    assert "test_acc" not in saved["history"][0]  # the test set is not looked at during training
+    assert saved["n_train"] + saved["n_val"] == 320 and saved["n_val"] == 32 and saved["n_test"] == 64
+    assert saved["test"] == result.test and result.test["n"] == 64 and result.test["epoch"] == result.best_epoch
+    lo, hi = result.test["ci95"]
+    assert lo < result.test["acc"] < hi
     assert not (tmp_path / "curves.png").exists()  # the figure is the command line's (train() draws nothing)
     assert not list(tmp_path.glob(".*.tmp"))  # no temporary file left behind
 
@@ -228,9 +240,10 @@ def test_resumed_run_equals_the_uninterrupted_run(data, tmp_path):
     for (name, a), b in zip(full.model.state_dict().items(), resumed.model.state_dict().values(), strict=True):
         assert torch.equal(a, b), name
     for a, b in zip(full.history, resumed.history, strict=True):
-        assert {k: a[k] for k in ("train_loss", "test_loss", "test_acc", "lr")} == {
-            k: b[k] for k in ("train_loss", "test_loss", "test_acc", "lr")
+        assert {k: a[k] for k in ("train_loss", "val_loss", "val_acc", "lr")} == {
+            k: b[k] for k in ("train_loss", "val_loss", "val_acc", "lr")
         }
+    assert full.test == resumed.test
 
 
 def test_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(data, tmp_path):
@@ -243,7 +256,7 @@ def test_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(da
         good["state"] = {k: v.clone() for k, v in model.state_dict().items()}
         poison["on"] = True  # epoch 2 produces NaN logits
 
-    with pytest.raises(NonFiniteLossError, match="epoch 2.*last good checkpoint"):
+    with pytest.raises(NonFiniteLossError, match="epoch 2.*checkpoint of epoch 1"):
         train(model, data, tiny_cfg(), device="cpu", out=tmp_path, progress=False, callback=after_epoch)
     ckpt = load_checkpoint(tmp_path / "checkpoint.pt")
     assert ckpt["epoch"] == 1 and len(ckpt["history"]) == 1
@@ -261,9 +274,16 @@ def test_keyboard_interrupt_returns_the_model_and_history_so_far(data):
     assert isinstance(result.model, torch.nn.Module)
 
 
-def test_a_tiny_time_budget_shortens_the_run_and_its_schedule(data):
-    result = train(tiny_model(), data, tiny_cfg(epochs=50, max_minutes=1e-4), device="cpu", progress=False)
-    assert len(result.history) == 1
+def test_a_time_budget_shortens_the_run_and_fits_the_whole_schedule_inside_it(data, tmp_path):
+    cfg = tiny_cfg(epochs=500, max_minutes=0.05, warmup_epochs=1, mixup_alpha=0.0, cutmix_alpha=0.0)
+    result = train(tiny_model(), data, cfg, device="cpu", out=tmp_path, progress=False)
+    ckpt = load_checkpoint(tmp_path / "checkpoint.pt")
+    steps_per_epoch = ckpt["schedule"]["step_count"] // len(result.history)
+    assert len(result.history) < 500 and ckpt["planned_epochs"] < 500  # the schedule was shortened ...
+    assert ckpt["schedule"]["total_steps"] < 500 * steps_per_epoch
+    assert result.history[-1]["elapsed_s"] < 3.0 + 2 * max(h["seconds"] for h in result.history)  # ... to the budget
+    # ... and the cosine was fitted to it: the run ends with the learning rate near its floor, not at its peak
+    assert result.history[-1]["lr"] < 0.35 * cfg.lr
 
 
 def test_resume_without_a_run_directory_is_refused(data):
@@ -403,3 +423,312 @@ def test_lesson08_checkers_accept_the_answer_and_explain_a_wrong_one(capsys):
     with pytest.raises(ExerciseError, match="sums to 1"):
         check_soft_targets(lambda y, k, s: F.one_hot(y, k).float() * (1 - s) + s / (k - 1))
     assert "Correct" in capsys.readouterr().out
+
+
+# ---- honest evaluation: the validation split, the chosen epoch, the test set once -------------
+
+
+def test_validation_split_is_disjoint_fixed_by_the_seed_and_a_tenth_by_default():
+    tr, va = split_train_val(50_000, 5_000, seed=3)
+    assert len(tr) == 45_000 and len(va) == 5_000 and not set(tr) & set(va)
+    assert np.array_equal(va, split_train_val(50_000, 5_000, seed=3)[1])
+    assert not np.array_equal(va, split_train_val(50_000, 5_000, seed=4)[1])
+    with pytest.raises(ValueError, match="leave training images"):
+        split_train_val(100, 100, seed=0)
+
+
+def test_the_tested_model_is_the_epoch_with_the_best_validation_accuracy(data):
+    result = train(tiny_model(), data, tiny_cfg(epochs=4), device="cpu", progress=False)
+    val = [h["val_acc"] for h in result.history]
+    assert result.best_epoch == 1 + int(np.argmax(val)) and result.best_val_acc == max(val)
+    assert result.test["epoch"] == result.best_epoch
+    # the returned model holds that epoch's weights: its validation accuracy is the recorded one
+    train_idx, val_idx = split_train_val(len(data.train_labels), len(data.train_labels) // 10, 0)
+    again = evaluate(result.model, data.train_images[val_idx], data.train_labels[val_idx], device="cpu")
+    assert again["acc"] == pytest.approx(result.best_val_acc)
+
+
+def test_early_stopping_ends_the_run_after_patience_epochs_without_progress(data):
+    cfg = tiny_cfg(epochs=6, lr=1e-12, min_lr=0.0, patience=2, mixup_alpha=0.0, cutmix_alpha=0.0, erase_prob=0.0)
+    result = train(tiny_model(), data, cfg, device="cpu", progress=False)
+    assert result.best_epoch == 1 and len(result.history) == 3  # a frozen model never beats epoch 1
+
+
+def test_track_test_records_the_test_curve_without_choosing_with_it(data):
+    result = train(tiny_model(), data, tiny_cfg(epochs=2, track_test=True), device="cpu", progress=False)
+    assert all("test_acc" in h and "val_acc" in h for h in result.history)
+
+
+def test_accuracy_interval_is_about_three_points_on_1000_images():
+    lo, hi = accuracy_interval(0.5, 1000)
+    assert 0.468 < lo < 0.47 and 0.53 < hi < 0.532
+    lo, hi = accuracy_interval(1.0, 50)
+    assert hi == 1.0 and lo > 0.9
+    with pytest.raises(ValueError, match="at least one image"):
+        accuracy_interval(0.5, 0)
+
+
+# ---- the step in the open ---------------------------------------------------------------------
+
+
+def test_train_step_is_the_hand_written_step(data):
+    torch.manual_seed(0)
+    a, b = tiny_model(), tiny_model()
+    x = normalize(torch.as_tensor(data.train_images[:8]))
+    t = soft_targets(torch.as_tensor(data.train_labels[:8]), 10, 0.1)
+    opt_a = torch.optim.AdamW(param_groups(a, 0.05), lr=1e-3)
+    opt_b = torch.optim.AdamW(param_groups(b, 0.05), lr=1e-3)
+    loss_a, _ = train_step(a, opt_a, x, t, None, grad_clip=1.0)
+    logits = b(x)
+    loss_b = -(t * F.log_softmax(logits, -1)).sum(-1).mean()
+    opt_b.zero_grad()
+    loss_b.backward()
+    torch.nn.utils.clip_grad_norm_(b.parameters(), 1.0)
+    opt_b.step()
+    assert torch.equal(loss_a, loss_b.detach())
+    for (name, pa), pb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+        assert torch.equal(pa, pb), name
+
+
+def test_param_groups_decay_only_weight_matrices():
+    model = tiny_model()
+    decay, no_decay = param_groups(model, 0.05)
+    names = {id(p): n for n, p in model.named_parameters()}
+    assert decay["weight_decay"] == 0.05 and no_decay["weight_decay"] == 0.0
+    assert all(p.ndim >= 2 and "bias_table" not in names[id(p)] for p in decay["params"])
+    assert any("relative_position_bias_table" in names[id(p)] for p in no_decay["params"])
+    assert len(decay["params"]) + len(no_decay["params"]) == len(list(model.parameters()))
+
+
+def test_precision_is_bf16_on_ampere_and_newer_fp16_with_scaling_before(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (9, 0))
+    assert choose_precision("cuda") == torch.bfloat16
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (7, 5))  # T4, RTX 20xx
+    assert choose_precision("cuda") == torch.float16 and choose_precision("cuda", True) == torch.float16
+    assert choose_precision("cuda", False) is None
+    assert choose_precision("cpu") is None and choose_precision("cpu", True) == torch.bfloat16
+
+
+def test_fp16_loss_scaling_step_matches_the_unscaled_step_on_the_cpu(data):
+    a, b = tiny_model(), tiny_model()
+    x = normalize(torch.as_tensor(data.train_images[:8]))
+    t = soft_targets(torch.as_tensor(data.train_labels[:8]), 10, 0.1)
+    opt_a = torch.optim.AdamW(param_groups(a, 0.05), lr=1e-3)
+    opt_b = torch.optim.AdamW(param_groups(b, 0.05), lr=1e-3)
+    train_step(a, opt_a, x, t, None, 1.0)
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0**10)
+    train_step(b, opt_b, x, t, None, 1.0, scaler=scaler)
+    for (name, pa), pb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+        torch.testing.assert_close(pa, pb, msg=name)
+
+
+# ---- a trainer that never loses or mislabels a run ---------------------------------------------
+
+
+def test_a_non_finite_weight_is_never_checkpointed_and_the_message_names_the_epoch_kept(data, tmp_path):
+    model = tiny_model()
+
+    def poison(record):
+        if record["epoch"] == 2:  # after epoch 2's checkpoint: epoch 3 starts from an infinite weight
+            with torch.no_grad():
+                model.head.weight[0, 0] = float("inf")
+
+    with pytest.raises(NonFiniteLossError, match="checkpoint of epoch 2"):
+        train(
+            model, data, tiny_cfg(epochs=5, log_every=100), device="cpu", out=tmp_path, progress=False, callback=poison
+        )
+    ckpt = load_checkpoint(tmp_path / "checkpoint.pt")
+    assert ckpt["epoch"] == 2 and all(bool(torch.isfinite(v.float()).all()) for v in ckpt["model"].values())
+
+
+def test_a_huge_learning_rate_from_the_command_line_keeps_only_finite_checkpoints(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(
+        [
+            "--quick",
+            "--synthetic",
+            "--lr",
+            "100",
+            "--warmup-epochs",
+            "0",
+            "--epochs",
+            "12",
+            "--batch-size",
+            "32",
+            "--train-subset",
+            "64",
+            "--test-subset",
+            "32",
+            "--max-minutes",
+            "0",
+            "--no-compile",
+            "--no-progress",
+            "--out",
+            str(out),
+        ]
+    )
+    err = capsys.readouterr().err
+    if code == 0:  # it happened to stay finite: every checkpoint then was
+        kept = load_checkpoint(out / "checkpoint.pt")
+    else:
+        assert code == 1 and "non-finite" in err or "became" in err
+        kept = load_checkpoint(out / "checkpoint.pt") if (out / "checkpoint.pt").exists() else None
+        if kept is None:
+            assert "No checkpoint was written" in err
+        else:
+            assert f"checkpoint of epoch {kept['epoch']}" in err
+    if kept is not None:
+        assert all(bool(torch.isfinite(v.float()).all()) for v in kept["model"].values())
+        assert all(math.isfinite(h["train_loss"]) and math.isfinite(h["val_loss"]) for h in kept["history"])
+
+
+def test_a_new_run_into_a_folder_holding_a_run_is_refused_unless_overwrite(data, tmp_path):
+    train(tiny_model(), data, tiny_cfg(epochs=1), device="cpu", out=tmp_path, progress=False)
+    with pytest.raises(FileExistsError, match="resume.*overwrite"):
+        train(tiny_model(), data, tiny_cfg(epochs=1), device="cpu", out=tmp_path, progress=False)
+    result = train(tiny_model(), data, tiny_cfg(epochs=2), device="cpu", out=tmp_path, progress=False, overwrite=True)
+    assert len(load_history(tmp_path / "history.json")["history"]) == len(result.history) == 2
+
+
+def test_cli_refuses_to_overwrite_a_run_and_names_resume_and_overwrite(tmp_path, capsys):
+    (tmp_path / "history.json").write_text("{}")
+    with pytest.raises(SystemExit):
+        main(["--quick", "--synthetic", "--out", str(tmp_path), "--no-progress"])
+    err = capsys.readouterr().err
+    assert "--resume" in err and "--overwrite" in err and "--out" in err
+
+
+def test_resume_refuses_other_data_and_names_what_differs(data, tmp_path):
+    train(tiny_model(), data, tiny_cfg(epochs=3), device="cpu", out=tmp_path, progress=False, until_epoch=1)
+    with pytest.raises(ValueError, match="train_images: saved 96, now 15"):
+        train(
+            tiny_model(),
+            synthetic_cifar10(15, 32, seed=1),
+            None,
+            device="cpu",
+            out=tmp_path,
+            progress=False,
+            resume=True,
+        )
+    with pytest.raises(ValueError, match="labels_sha256"):
+        train(
+            tiny_model(),
+            synthetic_cifar10(96, 32, seed=2),
+            None,
+            device="cpu",
+            out=tmp_path,
+            progress=False,
+            resume=True,
+        )
+    with pytest.raises(ValueError, match="given config differs.*epochs"):
+        train(tiny_model(), data, tiny_cfg(epochs=9), device="cpu", out=tmp_path, progress=False, resume=True)
+    ckpt = load_checkpoint(tmp_path / "checkpoint.pt")
+    assert ckpt["data"]["source"] == "synthetic stand-in" and ckpt["config"] == tiny_cfg(epochs=3).to_dict()
+
+
+def test_cli_resume_refuses_flags_that_would_change_the_recipe(tmp_path, capsys):
+    for flags in (["--epochs", "5"], ["--lr", "0.1"], ["--model", "swin_cifar"]):
+        with pytest.raises(SystemExit):
+            main(["--out", str(tmp_path), "--resume", "--synthetic", *flags])
+        err = capsys.readouterr().err
+        assert flags[0] in err and "another --out" in err
+
+
+def test_the_same_seed_gives_the_same_model_and_the_same_checkpoint(tmp_path):
+    a, b = build_model("swin_micro", seed=5), build_model("swin_micro", seed=5)
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
+    c = build_model("swin_micro", seed=6)
+    assert not torch.equal(a.head.weight, c.head.weight)
+    args = [
+        "--quick",
+        "--synthetic",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "64",
+        "--train-subset",
+        "128",
+        "--test-subset",
+        "32",
+        "--max-minutes",
+        "0",
+        "--no-progress",
+        "--seed",
+        "7",
+    ]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0 and main([*args, "--out", str(tmp_path / "b")]) == 0
+    ka, kb = load_checkpoint(tmp_path / "a" / "checkpoint.pt"), load_checkpoint(tmp_path / "b" / "checkpoint.pt")
+    for name, v in ka["model"].items():
+        assert torch.equal(v, kb["model"][name]), name
+
+
+@pytest.mark.parametrize(
+    "flags, named",
+    [
+        (["--weight-decay", "-0.1"], "--weight-decay"),
+        (["--seed", "-1"], "--seed"),
+        (["--drop-path", "1.5"], "--drop-path"),
+        (["--lr", "1e-4", "--min-lr", "1e-3"], "--min-lr"),
+        (["--epochs", "0"], "--epochs"),
+        (["--lr", "nan"], "--lr"),
+    ],
+)
+def test_cli_errors_are_messages_that_name_the_flag(flags, named, tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--quick", "--synthetic", "--out", str(tmp_path / "run"), *flags])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert named in err and "Traceback" not in err
+
+
+def test_load_checkpoint_refuses_empty_foreign_and_malicious_files_without_running_them(tmp_path):
+    empty = tmp_path / "empty.pt"
+    empty.write_bytes(b"")
+    with pytest.raises(ValueError, match="empty"):
+        load_checkpoint(empty)
+    text = tmp_path / "notes.pt"
+    text.write_text("not a checkpoint\n")
+    with pytest.raises(ValueError, match="notes.pt") as e:
+        load_checkpoint(text)
+    assert "weights_only=False" not in str(e.value)
+    foreign = tmp_path / "weights.pt"
+    torch.save({"model": {}}, foreign)
+    with pytest.raises(ValueError, match="not a swinlab training checkpoint"):
+        load_checkpoint(foreign)
+    marker = tmp_path / "ran"
+
+    class Exploit:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    evil = tmp_path / "checkpoint.pt"
+    torch.save({"model": Exploit()}, evil)
+    with pytest.raises(ValueError) as e:
+        load_checkpoint(evil)
+    assert "checkpoint.pt" in str(e.value) and "weights_only=False" not in str(e.value) and e.value.__cause__ is None
+    assert not marker.exists()
+
+
+def test_an_interrupted_checkpoint_write_keeps_the_previous_checkpoint(data, tmp_path, monkeypatch):
+    real_save, calls = torch.save, {"n": 0}
+
+    def dying_save(obj, f, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:  # the second epoch's write dies half-way
+            with open(f, "wb") as handle:
+                handle.write(b"PK\x03\x04 half a file")
+            raise KeyboardInterrupt
+        return real_save(obj, f, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", dying_save)
+    result = train(tiny_model(), data, tiny_cfg(epochs=3), device="cpu", out=tmp_path, progress=False)
+    monkeypatch.setattr(torch, "save", real_save)
+    assert result.interrupted and result.test is None
+    assert load_checkpoint(tmp_path / "checkpoint.pt")["epoch"] == 1
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_half_written_files_of_a_killed_run_are_removed_by_the_next_run(data, tmp_path):
+    (tmp_path / ".checkpoint.pt.abc123.tmp").write_bytes(b"half")
+    train(tiny_model(), data, tiny_cfg(epochs=1), device="cpu", out=tmp_path, progress=False)
+    assert not list(tmp_path.glob(".*.tmp"))

@@ -63,37 +63,59 @@ def plot_history(
     reference_label: str = "reference run",
     x: str = "epoch",
     others=None,
+    test=None,
 ):
     """Learning curves of a training run (``swinlab.train`` history: a list of per-epoch dicts), optionally
-    beside a reference run (and ``others``: more runs, ``{label: history}``): loss (train dashed, test solid),
-    accuracy, and learning rate.
+    beside a reference run (and ``others``: more runs, ``{label: history}``): loss and accuracy (training
+    dashed, validation solid, the test set dotted where a run tracked it) and the learning rate.
 
-    ``x``: ``"epoch"`` or ``"minutes"`` (the run's clock, ``elapsed_s``: compares runs of different speed).
-    Returns the Figure.
+    ``test``: the run's final test result (``TrainResult.test`` / history.json's ``"test"``), drawn as a star
+    at the epoch it was evaluated on. ``x``: ``"epoch"`` or ``"minutes"`` (the run's clock, ``elapsed_s``:
+    compares runs of different speed). Returns the Figure.
     """
     if x not in ("epoch", "minutes"):
         raise ValueError(f"x must be 'epoch' or 'minutes', got {x!r}")
     fig, axes = new_figure(1, 3, size=(4.2, 3.2))
-    runs = [(history, label, "tab:blue")]
+    runs = [(history, label, "tab:blue", test)]
     if reference:
-        runs.append((reference, reference_label, "tab:orange"))
+        runs.append((reference, reference_label, "tab:orange", None))
     for (name, hist), color in zip((others or {}).items(), ("tab:green", "tab:red", "tab:purple"), strict=False):
-        runs.append((hist, name, color))
-    for hist, name, color in runs:
+        runs.append((hist, name, color, None))
+
+    def at(h):
+        return h["epoch"] if x == "epoch" else h.get("elapsed_s", float("nan")) / 60
+
+    for hist, name, color, final in runs:
         if not hist:
             continue
-        xs = [h["epoch"] if x == "epoch" else h.get("elapsed_s", float("nan")) / 60 for h in hist]
+        xs = [at(h) for h in hist]
         axes[0].plot(xs, [h["train_loss"] for h in hist], "--", color=color, label=f"{name}: train")
-        axes[0].plot(xs, [h["test_loss"] for h in hist], "-", color=color, label=f"{name}: test")
         axes[1].plot(xs, [100 * h["train_acc"] for h in hist], "--", color=color, label=f"{name}: train")
-        axes[1].plot(
-            xs,
-            [100 * h["test_acc"] for h in hist],
-            "-",
-            marker="." if len(hist) < 40 else None,
-            color=color,
-            label=f"{name}: test (best {100 * max(h['test_acc'] for h in hist):.1f}%)",
-        )
+        for split, style in (("val", "-"), ("test", ":")):
+            if f"{split}_acc" not in hist[0]:
+                continue
+            word = "validation" if split == "val" else "test"
+            accs = [100 * h[f"{split}_acc"] for h in hist]
+            axes[0].plot(xs, [h[f"{split}_loss"] for h in hist], style, color=color, label=f"{name}: {word}")
+            axes[1].plot(
+                xs,
+                accs,
+                style,
+                marker="." if len(hist) < 40 else None,
+                color=color,
+                label=f"{name}: {word} (best {max(accs):.1f}%)",
+            )
+        if final:
+            h = next((h for h in hist if h["epoch"] == final.get("epoch")), hist[-1])
+            axes[1].plot(
+                [at(h)],
+                [100 * final["acc"]],
+                "*",
+                ms=12,
+                color=color,
+                mec="black",
+                label=f"{name}: test, once ({100 * final['acc']:.1f}% on {final['n']:,})",
+            )
         axes[2].plot(xs, [h["lr"] for h in hist], color=color, label=name)
     for ax, ylabel in zip(axes, ("loss", "accuracy (%)", "learning rate (end of epoch)"), strict=True):
         ax.set_xlabel("epoch" if x == "epoch" else "minutes")
