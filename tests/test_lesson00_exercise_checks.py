@@ -3,6 +3,7 @@ unfinished answers print what is missing, the answer key is refused, and a wrong
 shape, order and first differing position without the solution."""
 
 import functools
+import traceback
 
 import pytest
 import torch
@@ -126,3 +127,13 @@ def test_compare_number_says_which_way_and_hides_the_expected_value_unless_asked
         compare_number("N", "9216", 9216)
     compare_number("N", torch.tensor(9216), 9216)
     compare_number("ratio", 13.81, 13.8134, rel=1e-3)
+
+
+def test_an_error_in_the_students_code_names_the_input_and_keeps_the_students_traceback():
+    def broken(x):
+        return x.view(5, 5)
+
+    with pytest.raises(ExerciseError, match=r"fn\(<tensor of shape \(3, 4\)>\) raised RuntimeError") as err:
+        check_identity(broken)
+    assert isinstance(err.value.__cause__, RuntimeError)
+    assert "broken" in [frame.name for frame in traceback.extract_tb(err.value.__cause__.__traceback__)]

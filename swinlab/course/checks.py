@@ -111,7 +111,9 @@ def require(**named: Any) -> None:
 
 def call(fn: Callable, *args: Any, name: str | None = None, **kwargs: Any) -> Any:
     """``fn(*args, **kwargs)``, raising :class:`Unfinished` when the student's function is not written yet:
-    it returns ``...`` or ``None``, or raises ``NotImplementedError``. ``name`` is how messages call it
+    it returns ``...`` or ``None``, or raises ``NotImplementedError``. Any other exception inside the student's
+    function becomes an :class:`ExerciseError` naming the inputs (tensors by shape), with the original
+    exception (and its traceback into the student's code) as its cause. ``name`` is how messages call it
     (default: the function's ``__name__``)."""
     name = name or getattr(fn, "__name__", "your function")
     if not callable(fn):
@@ -120,6 +122,9 @@ def call(fn: Callable, *args: Any, name: str | None = None, **kwargs: Any) -> An
         got = fn(*args, **kwargs)
     except NotImplementedError:
         raise Unfinished(f"{name} raises NotImplementedError: write its body, then run the cell again.") from None
+    except Exception as err:  # the student's code failed: say on which input, keep their traceback as the cause
+        inputs = ", ".join([_describe(a) for a in args] + [f"{k}={_describe(v)}" for k, v in kwargs.items()])
+        raise ExerciseError(f"{name}({inputs}) raised {type(err).__name__}: {err}") from err
     if got is Ellipsis:
         raise Unfinished(f"{name} returns `...`: write its body, then run the cell again.")
     if got is None:
@@ -142,7 +147,8 @@ def checker(check: Callable[..., bool]) -> Callable[..., bool]:
         except Unfinished as err:
             return not_finished(str(err))
         except ExerciseError as err:
-            raise err.with_traceback(None) from None
+            # drop the checker's own frames; keep a cause (the student's exception, from `call`) if there is one
+            raise err.with_traceback(None) from err.__cause__
 
     return wrapped
 
@@ -220,6 +226,16 @@ def refuse_answer_key(fn: Any, *key_objects: Any, name: str) -> None:
 
 def _join(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _describe(value: Any) -> str:
+    """A short description of an input for a message: tensors by shape, modules by class, numbers as they are."""
+    if isinstance(value, torch.Tensor):
+        return f"<tensor of shape {tuple(value.shape)}>"
+    if isinstance(value, torch.nn.Module):
+        return f"<{value}>" if len(str(value)) <= 60 else f"<{type(value).__name__}>"
+    text = repr(value)
+    return text if len(text) <= 40 else f"<{type(value).__name__}>"
 
 
 def _fmt(value: float) -> str:
