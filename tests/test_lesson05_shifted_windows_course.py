@@ -54,3 +54,16 @@ def test_drawing_functions_reject_out_of_range_sliders():
         draw_shifted_windows(2, 4)
     with pytest.raises(ValueError, match="stage=5 is out of range"):
         draw_receptive_field(5)
+
+
+def test_window_mask_is_drawn_sorted_by_region_so_each_region_is_one_block_on_the_diagonal():
+    fig, state = draw_shifted_windows(shift=2, window=3, grid=8, window_size=4)
+    drawn = torch.as_tensor(fig.axes[2].images[0].get_array())
+    regions = torch.tensor([4, 4, 5, 5, 4, 4, 5, 5, 7, 7, 8, 8, 7, 7, 8, 8])  # window 3, row-major
+    order = torch.tensor(state["order"])
+    assert regions[order].tolist() == sorted(regions.tolist())
+    same = regions[order][:, None] == regions[order][None, :]
+    assert torch.equal(drawn == 0, same)  # four 4x4 blocks of zeros on the diagonal
+    # the stored mask keeps the window's own order, where the regions interleave
+    torch.testing.assert_close(state["mask"], shift_mask(8, 8, 4, 2)[3])
+    assert not torch.equal(state["mask"] == 0, same)

@@ -7,8 +7,6 @@ import itertools
 import pytest
 import torch
 
-from swinlab.course.checks import ExerciseError
-from swinlab.course.lesson05_shifted_windows import check_shift_mask
 from swinlab.shift import (
     MASK_VALUE,
     cyclic_shift,
@@ -261,29 +259,6 @@ def test_masked_softmax_weights_are_about_exp_minus_100_and_inf_gives_nan():
     torch.testing.assert_close(weights[2], torch.exp(torch.tensor(N)) / 2)
     every_key_masked = torch.full((4,), float("-inf")).softmax(-1)
     assert torch.isnan(every_key_masked).all()
-
-
-# ---- the exercise checker ---------------------------------------------------------------------------
-
-
-def _mask_from_coordinates(H, W, M, s):
-    rows, cols = (torch.arange(H) + s) % H, (torch.arange(W) + s) % W  # original coordinates
-    piece_r = torch.where(rows >= s, (rows - s) // M, -1)
-    piece_c = torch.where(cols >= s, (cols - s) // M, -1)
-    piece = (piece_r[:, None] + 1) * (W // M + 1) + piece_c[None, :] + 1
-    ids = window_partition(piece[None, :, :, None], M).reshape(-1, M * M)
-    return torch.where(ids[:, :, None] == ids[:, None, :], 0.0, N)
-
-
-def test_check_shift_mask_accepts_the_answer_and_rejects_wrong_ones(capsys):
-    assert check_shift_mask(_mask_from_coordinates)
-    assert "Correct" in capsys.readouterr().out
-    with pytest.raises(ExerciseError, match="None"):
-        check_shift_mask(lambda H, W, M, s: None)
-    with pytest.raises(ExerciseError, match="values differ"):
-        check_shift_mask(lambda H, W, M, s: -_mask_from_coordinates(H, W, M, s) + N)
-    with pytest.raises(ExerciseError, match="shape"):
-        check_shift_mask(lambda H, W, M, s: torch.zeros(M * M, M * M))
 
 
 def test_region_labels_cover_exactly_the_nine_regions_for_every_combination():

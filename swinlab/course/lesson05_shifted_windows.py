@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 import numpy as np
+import torch
 from matplotlib.figure import Figure
 
-from .checks import ExerciseError, compare, passed
+from .checks import ExerciseError, call, checker, compare, compare_number, passed, refuse_answer_key
 from .draw import bare, grid_lines, new_figure, sample_photo, token_colors
 from .explorer import Explorer
 
@@ -60,7 +61,9 @@ def draw_shifted_windows(
     Left: the photo with the shifted window grid (thick, uneven pieces) over the tokens (thin).
     Middle: the photo rolled by ``shift`` tokens, cut into regular ``M x M`` windows, each token labelled
     with its region; the selected ``window`` outlined in red. Right: that window's ``(M², M²)`` mask
-    (white 0, black -100). Returns ``(fig, state)``.
+    (white 0, black -100) with its tokens sorted by region, so each region is one block on the diagonal.
+    Returns ``(fig, state)``; ``state["mask"]`` is the mask in the window's own (row-major) token order,
+    ``state["order"]`` the token order drawn.
     """
     import torch
 
@@ -134,16 +137,27 @@ def draw_shifted_windows(
     bare(ax)
 
     ax = axes[2]
-    ax.imshow(window_mask.numpy(), cmap="gray", vmin=MASK_VALUE, vmax=0)
-    ticks = list(range(M * M))
-    labels = [str(int(r)) for r in window_regions]
-    ax.set_xticks(ticks, labels, fontsize=6)
-    ax.set_yticks(ticks, labels, fontsize=6)
-    ax.set_xlabel("key token (its region)", fontsize=8)
-    ax.set_ylabel("query token (its region)", fontsize=8)
+    # Sorted by region, the tokens of one region sit together and the mask is one block per region on the
+    # diagonal; in the window's own row-major order the same mask interleaves like a checkerboard.
+    order = torch.argsort(window_regions, stable=True)
+    ax.imshow(window_mask[order][:, order].numpy(), cmap="gray", vmin=MASK_VALUE, vmax=0)
+    sorted_regions = window_regions[order].tolist()
+    starts = [i for i in range(M * M) if i == 0 or sorted_regions[i] != sorted_regions[i - 1]]
+    ends = starts[1:] + [M * M]
+    centres = [(a + b - 1) / 2 for a, b in zip(starts, ends, strict=True)]
+    names = [str(sorted_regions[a]) for a in starts]
+    ax.set_xticks(centres, names, fontsize=8)
+    ax.set_yticks(centres, names, fontsize=8)
+    for edge in starts[1:]:
+        ax.axhline(edge - 0.5, color="tab:red", lw=0.8)
+        ax.axvline(edge - 0.5, color="tab:red", lw=0.8)
+    ax.set_xlabel("key tokens, grouped by region", fontsize=8)
+    ax.set_ylabel("query tokens, grouped by region", fontsize=8)
     masked = int((window_mask == MASK_VALUE).sum())
     ax.set_title(
-        f"mask of window {window}: {M * M}x{M * M}\n{masked} of {M**4} pairs set to {MASK_VALUE:g}", fontsize=9
+        f"mask of window {window}: {M * M}x{M * M}, tokens sorted by region\n"
+        f"{masked} of {M**4} pairs set to {MASK_VALUE:g}",
+        fontsize=9,
     )
     state = {
         "shift": s,
@@ -155,6 +169,7 @@ def draw_shifted_windows(
         "regions_in_window": sorted({int(r) for r in window_regions}),
         "masked_pairs": masked,
         "mask": window_mask.clone(),
+        "order": order.tolist(),
     }
     return fig, state
 
@@ -227,29 +242,120 @@ def shifted_windows_explorer(grid: int = 8, window_size: int = 4) -> Explorer:
 # ---- exercise checkers ---------------------------------------------------------------------------
 
 
+def _mask_from_pieces(H: int, W: int, M: int, s: int, roll: int = 1) -> torch.Tensor:
+    # The mask built from where each rolled token came from; roll=-1 and roll=0 give the masks of two slips
+    # (rolling the wrong way, not rolling at all), so the checker can name them.
+    from ..windows import window_partition
+
+    def piece(n: int) -> torch.Tensor:
+        origin = (torch.arange(n) + roll * s) % n  # the original row (column) of each rolled one
+        return torch.where(origin >= s, (origin - s) // M + 1, 0)  # 0: the first s rows; then one piece per M
+
+    ids = piece(H)[:, None] * (W // M + 2) + piece(W)[None, :]  # H, W: one number per displaced window
+    ids = window_partition(ids[None, :, :, None], M).reshape(-1, M * M)  # nW, M*M
+    return torch.where(ids[:, :, None] == ids[:, None, :], 0.0, -100.0)
+
+
+@checker
 def check_shift_mask(fn) -> bool:
-    """Lesson 05 exercise: ``fn(H, W, M, s) -> (nW, M*M, M*M)``, the shifted-window mask built from the
-    tokens' original coordinates (without ``shift_regions``): 0.0 where two tokens of a rolled window
-    come from the same piece of the displaced window grid, -100.0 where they don't.
+    """Lesson 05, exercise 1: ``fn(H, W, M, s) -> (nW, M*M, M*M)``, the mask of shifted windows built from the
+    tokens' original coordinates: 0.0 where two tokens of a rolled window came from the same displaced window,
+    -100.0 where they did not. Checked with ``s = M // 2`` on square and non-square maps against
+    :func:`swinlab.shift.shift_mask`; refuses ``shift_mask`` and ``shift_regions``.
 
-    Checked against :func:`swinlab.shift.shift_mask` on several grids, square and not.
+    Names a boolean mask, an inverted mask, -inf for -100, a roll the wrong way and a missing roll.
     """
-    from ..shift import shift_mask
+    from ..shift import MASK_VALUE, shift_mask, shift_regions
 
-    for H, W, M, s in ((4, 4, 2, 1), (8, 8, 4, 2), (6, 9, 3, 1), (8, 12, 4, 3), (14, 14, 7, 3)):
-        got = fn(H, W, M, s)
-        if got is None:
-            raise ExerciseError("your function returned None: build the (nW, M*M, M*M) mask and return it.")
-        compare(
-            f"the mask of an {H}x{W} grid with M={M}, s={s}",
-            got,
-            shift_mask(H, W, M, s),
-            "The token at rolled position (i, j) came from ((i + s) % H, (j + s) % W). The displaced "
-            "windows cut each axis at s, s+M, s+2M, ...: rows r < s form one piece, then piece (r - s) // M. "
-            "Give each token the id of its piece, cut the id map into windows with window_partition, and "
-            "compare ids pairwise: equal -> 0.0, different -> -100.0.",
-        )
+    refuse_answer_key(fn, shift_mask, shift_regions, name="shift_mask")
+    hint = (
+        "Give every token of the rolled map the number of the displaced window it sat in before the roll; "
+        "two tokens may attend exactly when their numbers are equal."
+    )
+    for H, W, M in ((4, 4, 2), (8, 8, 4), (6, 9, 3), (8, 12, 4), (12, 8, 4), (14, 14, 7)):
+        s = M // 2
+        name = f"my_shift_mask({H}, {W}, {M}, {s})"
+        got = call(fn, H, W, M, s, name="my_shift_mask")
+        expected = shift_mask(H, W, M, s)
+        if isinstance(got, torch.Tensor) and got.shape == expected.shape:
+            if got.dtype == torch.bool:
+                raise ExerciseError(
+                    f"{name} is a boolean tensor: the mask is added to the attention scores, so it holds numbers, "
+                    f"0.0 where two tokens may attend and {MASK_VALUE:g} where they may not."
+                )
+            g = got.double()
+            if torch.equal(g == 0, expected != 0):
+                raise ExerciseError(
+                    f"{name} is inverted: it holds 0 where the tokens came from different displaced windows "
+                    f"and {MASK_VALUE:g} where they came from the same one."
+                )
+            if torch.isinf(g).any() and torch.equal(torch.isinf(g), expected != 0):
+                raise ExerciseError(
+                    f"{name} holds -inf where it should hold {MASK_VALUE:g}: section 7 shows why the mask is "
+                    "finite (use swinlab.shift.MASK_VALUE)."
+                )
+            for slip, why in (
+                (-1, "you rolled the wrong way: the token at rolled row i came from a row s further down"),
+                (0, "the rolled tokens are numbered by where they are now, not by where they came from"),
+            ):
+                if torch.equal(g, _mask_from_pieces(H, W, M, s, roll=slip).double()):
+                    raise ExerciseError(f"{name} is the mask of another layout: {why}.")
+        compare(name, got, expected, hint)
     return passed(
-        "your mask equals shift_mask on five grids: two tokens may attend exactly when they were "
-        "neighbours in one shifted window before the roll."
+        "my_shift_mask equals shift_mask on six maps, square and not: two tokens may attend exactly when they "
+        "sat in one displaced window before the roll."
+    )
+
+
+@checker
+def check_masked_pairs(fn) -> bool:
+    """Lesson 05, exercise 2: ``fn(H, W, M, s) -> int``, how many entries of the whole ``(nW, M², M²)`` mask are
+    -100, for any shift ``s`` in ``0 .. M-1``, from the sizes of the pieces. Checked against the count in
+    :func:`swinlab.shift.shift_mask`; refuses ``shift_mask`` and ``shift_regions``.
+
+    Names the count of the allowed pairs instead of the masked ones, the corner window alone, and a count that
+    does not change with ``s``.
+    """
+    from ..shift import MASK_VALUE, shift_mask, shift_regions
+
+    refuse_answer_key(fn, shift_mask, shift_regions, name="shift_mask")
+
+    def count(H: int, W: int, M: int, s: int) -> int:
+        mask = shift_mask(H, W, M, s)
+        return 0 if mask is None else int((mask == MASK_VALUE).sum())
+
+    cases = [(8, 8, 4, 2), (8, 8, 4, 1), (8, 8, 4, 3), (8, 8, 4, 0), (6, 9, 3, 1), (9, 6, 3, 2)]
+    cases += [(14, 21, 7, s) for s in (1, 3, 5, 6)] + [(56, 56, 7, 3), (56, 56, 7, 2)]
+    hint = (
+        "Only the windows of the last row and the last column of windows hold more than one region; count the "
+        "masked pairs of each kind of window, then how many windows there are of each kind."
+    )
+    for H, W, M, s in cases:
+        name = f"masked_pairs({H}, {W}, {M}, {s})"
+        got = call(fn, H, W, M, s, name="masked_pairs")
+        expected = count(H, W, M, s)
+        if isinstance(got, torch.Tensor) and got.numel() == 1:
+            got = got.item()
+        if isinstance(got, (int, float)) and not isinstance(got, bool) and got != expected:
+            total = (H // M) * (W // M) * M**4
+            corner = int((shift_mask(M, M, M, s) == MASK_VALUE).sum()) if s else 0
+            if got == total - expected:
+                raise ExerciseError(
+                    f"{name} = {got} counts the pairs that may attend (the 0 entries); the exercise asks for the "
+                    f"masked ones ({MASK_VALUE:g}). The mask has {total} entries in all."
+                )
+            if got == corner and expected != corner:
+                raise ExerciseError(
+                    f"{name} = {got} is the bottom-right window alone: the other windows of the last row and of "
+                    "the last column of windows are masked too."
+                )
+            if s != M // 2 and got == count(H, W, M, M // 2):
+                raise ExerciseError(
+                    f"{name} = {got} is the count for s = {M // 2}: with s = {s} the pieces of a window are "
+                    f"{M - s} and {s} tokens wide, so the count changes with s."
+                )
+        compare_number(name, got, expected, hint, show_expected=True)
+    return passed(
+        "masked_pairs equals the count in shift_mask for every shift 0 … M-1 on six maps: the mask of any shift "
+        "follows from the two piece widths, M - s and s."
     )
