@@ -7,71 +7,111 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 import numpy as np
+import torch
 from matplotlib.figure import Figure
+from torch import nn
 
-from .checks import ExerciseError, passed
+from .checks import ExerciseError, call, checker, compare_number, passed, refuse_answer_key, require
 from .draw import new_figure
 from .explorer import Explorer
 
 # ---- figures -------------------------------------------------------------------------------------
 
 
+def window_used(h: int, w: int, M: int) -> dict:
+    """The windows W-MSA really works with on an ``h x w`` map and a requested window ``M``.
+
+    As the model does, a map no larger than the window gets one window the size of the map: ``M`` is clamped to
+    ``min(h, w)``. When that window does not divide both sides, swinlab's model refuses the map (it needs
+    ``M | h`` and ``M | w``); Swin's detection code pads the map on the bottom and right to multiples of
+    ``M`` instead, and computes every padded window. Returns the window ``M``, the padded map ``(hp, wp)``,
+    the number of windows ``ceil(h/M) * ceil(w/M)`` and a one-line ``note`` ("" when nothing changed).
+    """
+    from ..complexity import _check_positive
+
+    _check_positive(h=h, w=w, M=M)
+    m = min(M, h, w)
+    hp, wp = -(-h // m) * m, -(-w // m) * m
+    notes = []
+    if m != M:
+        notes.append(f"M={M} is larger than the {h}×{w} map: the window shrinks to M={m}, as in the model")
+    if (hp, wp) != (h, w):
+        notes.append(
+            f"M={m} does not divide {h}×{w}: swinlab's model refuses it; counted here as Swin's detection code "
+            f"does it, padded to {hp}×{wp}"
+        )
+    return {"M": m, "padded": (hp, wp), "windows": (hp // m) * (wp // m), "note": "; ".join(notes)}
+
+
 def msa_wmsa_costs(h: int, w: int, C: int, M: int) -> tuple[Figure, dict]:
     """Both costs of the paper's Eq. 1 and 2 for an ``h x w`` map of ``C`` channels and ``M x M`` windows.
 
-    Left: MSA and W-MSA as stacked bars (projections 4hwC², then QKᵀ + AV), in multiply-accumulates.
-    Right: both costs against the number of tokens ``hw`` (log-log), the current map marked.
-    Returns ``(fig, state)``; ``state`` holds the sizes, both totals, their terms and the ratio.
+    Left: MSA and W-MSA as stacked bars (projections 4hwC², then QKᵀ + AV), in multiply-accumulates, the legend
+    under the axes. Right: both costs against the number of tokens ``n`` (log-log); W-MSA drawn only from
+    ``n = M²`` on (below it one window holds the whole map and W-MSA is MSA), the current map marked.
+    The window is the one the model would use (:func:`window_used`: clamped to the map; a window that does not
+    divide the map is counted on the padded map, and the figure says so).
+    Returns ``(fig, state)``; ``state`` holds the sizes, the window used, both totals, their terms and the ratio.
     """
     from ..complexity import msa_terms, wmsa_terms
 
-    ms, ws = msa_terms(h, w, C), wmsa_terms(h, w, C, M)
+    used = window_used(h, w, M)
+    m, (hp, wp) = used["M"], used["padded"]
+    ms, ws = msa_terms(h, w, C), wmsa_terms(hp, wp, C, m)
     msa, wmsa = sum(ms.values()), sum(ws.values())
     n = h * w
-    fig, (ax0, ax1) = new_figure(1, 2, size=(4.6, 3.6))
+    fig, (ax0, ax1) = new_figure(1, 2, size=(4.6, 3.8))
     proj = np.array([ms["qkv"] + ms["proj"], ws["qkv"] + ws["proj"]]) / 1e6
     attn = np.array([ms["qk"] + ms["av"], ws["qk"] + ws["av"]]) / 1e6
-    labels = ["MSA\n(global)", f"W-MSA\n(M={M})"]
+    labels = ["MSA\n(global)", f"W-MSA\n(M={m})"]
     ax0.bar(labels, proj, color="#8da0cb", label="4hwC²  (q, k, v + projection)")
     ax0.bar(labels, attn, bottom=proj, color="#fc8d62", label="QKᵀ + AV  (2(hw)²C or 2M²hwC)")
     for i, total in enumerate((msa, wmsa)):
-        ax0.annotate(f"{total / 1e6:,.1f}M", (i, total / 1e6), ha="center", va="bottom", fontsize=9)
+        label = f"{total / 1e6:,.1f}M" if total >= 1e7 else f"{total / 1e6:.3g}M"
+        ax0.annotate(label, (i, total / 1e6), ha="center", va="bottom", fontsize=9)
     ax0.set_ylabel("multiply-accumulates (millions)")
-    ax0.set_ylim(0, 1.18 * max(msa, wmsa) / 1e6)
-    ax0.legend(fontsize=7, loc="upper right")
+    ax0.set_ylim(0, 1.15 * max(msa, wmsa) / 1e6)
+    ax0.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=1, frameon=False)
     ratio = msa / wmsa
-    ax0.set_title(f"h={h}, w={w}, C={C}, M={M}: MSA / W-MSA = {ratio:.2f}×", fontsize=9)
+    ax0.set_title(f"h={h}, w={w}, C={C}, M={m}: MSA / W-MSA = {ratio:.2f}×", fontsize=9)
     tokens = np.unique(np.geomspace(1, max(16 * n, 4096), 200).astype(np.int64))
     ax1.loglog(
         tokens, [sum(msa_terms(int(t), 1, C).values()) for t in tokens], color="#d95f02", label="MSA: 4nC² + 2n²C"
     )
+    windowed = tokens[tokens >= m * m]
     ax1.loglog(
-        tokens,
-        [sum(wmsa_terms(int(t), 1, C, M).values()) for t in tokens],
+        windowed,
+        [sum(wmsa_terms(int(t), 1, C, m).values()) for t in windowed],
         color="#1b9e77",
-        label="W-MSA: 4nC² + 2M²nC",
+        label="W-MSA: 4nC² + 2M²nC (n ≥ M²)",
     )
+    if m > 1:
+        ax1.axvspan(tokens[0], m * m, color="0.93", zorder=0)
+        ax1.text(1.2, ax1.get_ylim()[1] / 3, "n < M²:\none window\n= the map", fontsize=7, color="0.35", va="top")
     ax1.plot([n, n], [wmsa, msa], "o", color="k", ms=4)
     ax1.axvline(n, color="0.6", lw=0.8, ls=":")
     ax1.set_xlabel("tokens n = hw")
     ax1.set_ylabel("multiply-accumulates")
-    ax1.set_title(f"cost against tokens (C={C}, M={M})", fontsize=9)
-    ax1.legend(fontsize=7)
-    note = " (M is larger than the map: one window is the whole map)" if M > min(h, w) else ""
-    if note:
-        fig.suptitle(note.strip(" ()"), fontsize=8, color="#b2182b")
+    ax1.set_title(f"cost against tokens (C={C}, M={m})", fontsize=9)
+    ax1.legend(fontsize=7, loc="lower right")
+    if used["note"]:
+        fig.suptitle(used["note"], fontsize=8, color="#b2182b")
     state = {
         "h": h,
         "w": w,
         "C": C,
         "M": M,
+        "window": m,
+        "padded": (hp, wp),
+        "windows": used["windows"],
         "tokens": n,
         "msa": msa,
         "wmsa": wmsa,
         "ratio": ratio,
         "msa_terms": ms,
         "wmsa_terms": ws,
-        "window_larger_than_map": bool(note),
+        "window_larger_than_map": m != M,
+        "note": used["note"],
     }
     return fig, state
 
@@ -125,30 +165,68 @@ def complexity_explorer(h: int = 56, w: int = 56, C: int = 96, M: int = 7) -> Ex
 # ---- exercise checkers ---------------------------------------------------------------------------
 
 
-def check_attention_flops(msa_fn, wmsa_fn) -> bool:
-    """Check the student's ``msa_fn(h, w, C)`` and ``wmsa_fn(h, w, C, M)`` against the paper's Eq. 1 and 2
-    (:func:`swinlab.complexity.msa_flops`, :func:`swinlab.complexity.wmsa_flops`) on several sizes."""
-    from ..complexity import msa_flops, wmsa_flops
+def _known_mistake(got: int, known: list[tuple[int, str]]) -> str | None:
+    """What a wrong value means, when it is the value of exactly one typical mistake (else ``None``)."""
+    meanings = {meaning for value, meaning in known if got == value}
+    if len(meanings) != 1:
+        return None
+    meaning = meanings.pop()
+    return meaning[0].upper() + meaning[1:]
 
-    hint_msa = (
-        "Omega(MSA) = 4hwC^2 + 2(hw)^2 C: 3hwC^2 for q, k, v, hwC^2 for the output projection, "
-        "(hw)^2 C for QK^T and (hw)^2 C for AV."
-    )
-    hint_wmsa = (
-        "Omega(W-MSA) = 4hwC^2 + 2M^2 hwC: the same projections, but each of the hw queries meets "
-        "only the M^2 keys of its window, in QK^T and in AV."
-    )
-    for h, w, C, M in [(56, 56, 96, 7), (4, 6, 8, 2), (28, 28, 192, 7), (8, 16, 32, 4), (1, 1, 1, 1)]:
-        got = msa_fn(h, w, C)
-        if got is None:
-            raise ExerciseError("msa_fn returned None: fill in the formula. " + hint_msa)
-        if got != msa_flops(h, w, C):
-            raise ExerciseError(f"msa_fn({h}, {w}, {C}) = {got}, expected {msa_flops(h, w, C)}. " + hint_msa)
-        got = wmsa_fn(h, w, C, M)
-        if got is None:
-            raise ExerciseError("wmsa_fn returned None: fill in the formula. " + hint_wmsa)
-        if got != wmsa_flops(h, w, C, M):
-            raise ExerciseError(f"wmsa_fn({h}, {w}, {C}, {M}) = {got}, expected {wmsa_flops(h, w, C, M)}. " + hint_wmsa)
+
+@checker
+def check_attention_flops(msa_fn, wmsa_fn) -> bool:
+    """Exercise 1: the student's ``msa_fn(h, w, C)`` and ``wmsa_fn(h, w, C, M)`` against the paper's Eq. 1 and 2
+    on five sizes. Refuses swinlab's ``msa_flops``, ``wmsa_flops``, ``msa_terms``, ``wmsa_terms`` (the answer
+    key). A wrong value names the sizes, both values and, for the typical mistakes, which term is off."""
+    from ..complexity import msa_flops, msa_terms, wmsa_flops, wmsa_terms
+
+    keys = (msa_flops, wmsa_flops, msa_terms, wmsa_terms)
+    refuse_answer_key(msa_fn, *keys, name="msa_flops")
+    refuse_answer_key(wmsa_fn, *keys, name="wmsa_flops")
+    for h, w, C, M in [(56, 56, 96, 7), (4, 6, 8, 2), (28, 28, 192, 7), (8, 16, 32, 4), (2, 3, 5, 1)]:
+        n = h * w
+        lin, tok = 4 * n * C * C, 2 * n * n * C
+        got = call(msa_fn, h, w, C, name="my_msa_flops")
+        why = _known_mistake(
+            got,
+            [
+                (
+                    2 * (lin + tok),
+                    "that is the FLOP counter's number: the paper counts multiply-accumulates, half of it.",
+                ),
+                (tok, "the linear layers (q, k, v and the output projection) are missing."),
+                (lin, "the two products between tokens, QKᵀ and AV, are missing."),
+                (lin + tok // 2, "only one of the two products between tokens is counted: QKᵀ and AV each cost one."),
+                (lin - n * C * C + tok, "one projection is missing: q, k and v are three, plus the output projection."),
+                (2 * n * C * C + tok, "q, k and v are three projections, plus the output projection: four in all."),
+                (lin + 2 * n * C, "QKᵀ compares every query with every key: it grows with (hw)², not hw."),
+            ],
+        )
+        compare_number(f"my_msa_flops({h}, {w}, {C})", got, lin + tok, why or "", show_expected=why is None)
+        lin_w, tok_w = lin, 2 * M * M * n * C
+        got = call(wmsa_fn, h, w, C, M, name="my_wmsa_flops")
+        why = _known_mistake(
+            got,
+            [
+                (
+                    2 * (lin_w + tok_w),
+                    "that is the FLOP counter's number: the paper counts multiply-accumulates, half of it.",
+                ),
+                (lin + tok, "that is global attention: inside windows each query meets only the keys of its window."),
+                (lin_w + 2 * M * n * C, "a window holds M x M tokens: each query meets M² keys, not M."),
+                (lin_w + 2 * M**4 * n * C, "each query meets the M² keys of its window: M² per query, not M⁴."),
+                (
+                    tok_w,
+                    "the linear layers (q, k, v and the output projection) are missing; windows do not change them.",
+                ),
+                (
+                    lin_w + tok_w // 2,
+                    "only one of the two products between tokens is counted: QKᵀ and AV each cost one.",
+                ),
+            ],
+        )
+        compare_number(f"my_wmsa_flops({h}, {w}, {C}, {M})", got, lin_w + tok_w, why or "", show_expected=why is None)
     return passed("both formulas match the paper's Eq. 1 and 2 on five sizes.")
 
 
@@ -167,23 +245,97 @@ def tokens_for_ratio(C: int, M: int, ratio: float) -> int:
     return n
 
 
+@checker
 def check_tokens_for_ratio(n, C: int = 96, M: int = 7, ratio: float = 10) -> bool:
-    """Check the student's answer: the smallest ``n = hw`` where global attention costs ``ratio`` times W-MSA."""
+    """Exercise 2: the smallest ``n = hw`` where global attention costs ``ratio`` times W-MSA. A wrong answer is
+    told the ratio at that ``n`` and which way it is off, never the answer."""
     from ..complexity import msa_flops, wmsa_flops
 
-    if n is None:
-        raise ExerciseError("the answer is None: compute n and assign it.")
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ExerciseError(f"expected a positive int number of tokens, got {n!r}")
+    require(n_tokens=n)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ExerciseError(f"n_tokens should be a positive int (a number of tokens), got {n!r}.")
+    n = int(n)
     expected = tokens_for_ratio(C, M, ratio)
     if n != expected:
         r = msa_flops(n, 1, C) / wmsa_flops(n, 1, C, M)
         side = "too small: the ratio there is only" if n < expected else "not the smallest: the ratio is already"
-        raise ExerciseError(
-            f"n={n} is {side} {r:.3f} (target {ratio}). The ratio is (4C + 2n) / (4C + 2M^2): "
-            "the 4hwC^2 terms and the factor hw cancel; solve for n and round up."
-        )
+        raise ExerciseError(f"n_tokens = {n} is {side} {r:.4f} (target {ratio}). Divide Eq. (1) by Eq. (2) first.")
     side = int(round(expected**0.5))
     return passed(
         f"from n = {expected} tokens (about {side}x{side}) global attention costs {ratio}x W-MSA at C={C}, M={M}."
     )
+
+
+class CountedSwinBlock(nn.Module):
+    """One Swin block without its shift, for counting: ``z' = W-MSA(LN(z)) + z``, ``out = MLP(LN(z')) + z'``,
+    MLP = ``Linear(C, rC)`` -> GELU -> ``Linear(rC, C)``. ``(B, h, w, C) -> (B, h, w, C)``; ``M`` divides h and w.
+
+    Exercise 3 asks for the number :class:`torch.utils.flop_counter.FlopCounterMode` reports on it."""
+
+    def __init__(self, C: int, heads: int, M: int, r: int) -> None:
+        super().__init__()
+        self.heads, self.M = heads, M
+        self.norm1, self.qkv, self.proj = nn.LayerNorm(C), nn.Linear(C, 3 * C), nn.Linear(C, C)
+        self.norm2, self.fc1, self.act, self.fc2 = nn.LayerNorm(C), nn.Linear(C, r * C), nn.GELU(), nn.Linear(r * C, C)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        from einops import rearrange
+
+        from ..windows import window_partition, window_reverse
+
+        B, h, w, C = z.shape
+        t = rearrange(window_partition(self.norm1(z), self.M), "b m1 m2 c -> b (m1 m2) c")  # B*nW, M*M, C
+        q, k, v = rearrange(self.qkv(t), "b n (three heads d) -> three b heads n d", three=3, heads=self.heads)
+        attn = ((q * q.shape[-1] ** -0.5) @ k.transpose(-2, -1)).softmax(dim=-1)  # B*nW, heads, M*M, M*M
+        out = self.proj(rearrange(attn @ v, "b heads n d -> b n (heads d)"))  # B*nW, M*M, C
+        z = z + window_reverse(rearrange(out, "b (m1 m2) c -> b m1 m2 c", m1=self.M), self.M, h, w)
+        return z + self.fc2(self.act(self.fc1(self.norm2(z))))
+
+
+def counted_block_flops(h: int, w: int, C: int, M: int, r: int, heads: int = 2) -> int:
+    """What PyTorch's FLOP counter reports for one :class:`CountedSwinBlock` on a ``(1, h, w, C)`` map."""
+    from ..complexity import count_flops
+
+    torch.manual_seed(0)
+    return count_flops(CountedSwinBlock(C, heads, M, r), torch.randn(1, h, w, C))
+
+
+@checker
+def check_block_flops(fn) -> bool:
+    """Exercise 3: the student's ``fn(h, w, C, M, r)`` predicts, without running anything, the number PyTorch's
+    FLOP counter reports for one Swin block (W-MSA and an MLP of hidden width ``r*C``, each behind a LayerNorm
+    and a residual) on a ``(1, h, w, C)`` map. The checker counts a real block (:class:`CountedSwinBlock`).
+    Refuses the counter itself. Names, for the typical mistakes, what is missing or counted twice."""
+    from ..complexity import count_flops, swin_macs, vit_macs, wmsa_flops
+
+    refuse_answer_key(
+        fn, count_flops, counted_block_flops, CountedSwinBlock, swin_macs, vit_macs, name="the FLOP counter"
+    )
+    for h, w, C, M, r in [(6, 9, 24, 3, 3), (8, 8, 16, 4, 4), (14, 14, 32, 7, 4), (4, 4, 8, 4, 3)]:
+        n = h * w
+        expected = counted_block_flops(h, w, C, M, r)
+        attention, mlp = wmsa_flops(h, w, C, M), 2 * r * n * C * C
+        got = call(fn, h, w, C, M, r, name="block_flops")
+        why = _known_mistake(
+            got,
+            [
+                (attention + mlp, "that is the multiply-accumulates; the counter counts each as two operations."),
+                (2 * attention, "that is the attention alone: the block also runs its MLP."),
+                (
+                    attention,
+                    "that is the attention alone, in multiply-accumulates: the block also runs its MLP, and the "
+                    "counter counts two operations per multiply-accumulate.",
+                ),
+                (2 * (attention + mlp // 2), "the MLP has two linear layers, C -> rC and rC -> C."),
+                (2 * (attention + 2 * n * C * C), "the MLP's hidden layer is r*C wide, not C."),
+                (2 * mlp, "the attention is missing: the block runs W-MSA before its MLP."),
+            ],
+        )
+        compare_number(
+            f"block_flops({h}, {w}, {C}, {M}, {r})",
+            got,
+            expected,
+            why or "What does the counter count, and what does it leave out?",
+            show_expected=why is None,
+        )
+    return passed("your prediction matches PyTorch's FLOP counter on a real block, for every size tried.")
