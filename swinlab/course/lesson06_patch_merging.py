@@ -9,7 +9,7 @@ import ipywidgets as widgets
 import torch
 from matplotlib.figure import Figure
 
-from .checks import ExerciseError, compare, passed
+from .checks import ExerciseError, call, checker, compare, passed, refuse_answer_key
 from .draw import bare, grid_lines, new_figure, sample_photo, token_colors
 from .explorer import Explorer
 
@@ -187,41 +187,137 @@ def patch_merging_explorer(img_size: int = 224, patch_size: int = 4) -> Explorer
     )
 
 
-# ---- exercise checkers ---------------------------------------------------------------------------
+# ---- merging as a convolution ----------------------------------------------------------------------
 
 
-def check_merge_neighbours(fn) -> bool:
-    """Lesson 06 exercise: ``fn(x)`` merges 2x2 neighbours, ``(B, H, W, C) -> (B, H/2, W/2, 4C)``, in the
-    official channel order x0 (even row, even col), x1 (odd, even), x2 (even, odd), x3 (odd, odd).
+def normalise_groups(x: torch.Tensor, norm: torch.nn.LayerNorm) -> torch.Tensor:
+    """``norm`` (PatchMerging's LayerNorm(4C)) applied to every 2x2 group of a map, the groups put back in place:
+    ``(B, H, W, C) -> (B, C, H, W)``, channels first, ready for ``F.conv2d``.
 
-    Checked against :func:`swinlab.merging.merge_neighbours`; a swapped x1/x2 gets its own hint.
+    The four tokens of a group are normalised together (mean and variance over their 4C values), as in
+    PatchMerging; the LayerNorm's scale and shift follow each value to its pixel.
     """
     from ..merging import merge_neighbours
 
+    n = norm(merge_neighbours(x))  # B, H/2, W/2, 4C: x0 | x1 | x2 | x3
+    B, h, w, c4 = n.shape
+    n = n.view(B, h, w, 2, 2, c4 // 4)  # group g = dy + 2*dx: the 4C axis is (dx, dy, c)
+    return n.permute(0, 5, 1, 4, 2, 3).reshape(B, c4 // 4, 2 * h, 2 * w)  # B, C, (h dy), (w dx)
+
+
+# ---- exercise checkers ---------------------------------------------------------------------------
+
+
+def _random_input(shape, generator) -> torch.Tensor:
+    return torch.randn(*shape, generator=generator)
+
+
+@checker
+def check_merge_neighbours(fn) -> bool:
+    """Lesson 06, exercise 1: ``fn(x)`` merges 2x2 neighbours, ``(B, H, W, C) -> (B, H/2, W/2, 4C)``, in the
+    official channel order x0 (even row, even col), x1 (odd, even), x2 (even, odd), x3 (odd, odd).
+
+    Checked against :func:`swinlab.merging.merge_neighbours`, which it refuses as the answer key; names swapped
+    x1/x2 and channels that do not stay together.
+    """
+    from ..merging import merge_neighbours
+
+    refuse_answer_key(fn, merge_neighbours, name="merge_neighbours")
     g = torch.Generator().manual_seed(0)
-    for shape in ((1, 4, 4, 1), (2, 6, 8, 3)):
-        x = torch.randn(*shape, generator=g)
-        got = fn(x.clone())
-        if got is None:
-            raise ExerciseError("your function returned None: return the merged (B, H/2, W/2, 4C) tensor.")
+    for shape in ((2, 6, 8, 3), (1, 4, 4, 1), (1, 2, 2, 5)):
+        x = _random_input(shape, g)
+        name = f"my_merge(x of shape {shape})"
+        got = call(fn, x.clone(), name="my_merge")
         expected = merge_neighbours(x)
-        C = shape[-1]
-        if isinstance(got, torch.Tensor) and got.shape == expected.shape:
-            swapped = torch.cat(
-                [expected[..., :C], expected[..., 2 * C : 3 * C], expected[..., C : 2 * C], expected[..., 3 * C :]],
-                dim=-1,
-            )
-            if torch.equal(got, swapped) and not torch.equal(got, expected):
+        if isinstance(got, torch.Tensor) and got.shape == expected.shape and not torch.equal(got, expected):
+            B, h, w, c4 = expected.shape
+            groups = expected.view(B, h, w, 4, c4 // 4)  # B, h, w, group, C
+            if torch.equal(got, groups[:, :, :, [0, 2, 1, 3]].reshape(expected.shape)):
                 raise ExerciseError(
-                    "x1 and x2 are swapped: the official order takes the odd ROW first "
-                    "(x1 = x[:, 1::2, 0::2]), then the odd COLUMN (x2 = x[:, 0::2, 1::2]). "
-                    "With einops, put the column offset outside the row offset: '(pw ph c)'."
+                    f"{name}: x1 and x2 are swapped. x1 is the odd ROW (row offset 1, column offset 0), x2 the odd "
+                    "COLUMN: in the 4C channels the row offset changes faster than the column offset."
+                )
+            if any(
+                torch.equal(got, groups[:, :, :, order].transpose(3, 4).reshape(expected.shape))
+                for order in ([0, 1, 2, 3], [0, 2, 1, 3])
+            ):
+                raise ExerciseError(
+                    f"{name}: the channels of one pixel are spread out: the 4C channels must be four blocks "
+                    "x0 | x1 | x2 | x3, each holding one pixel's C channels side by side."
                 )
         compare(
-            f"merging a tensor of shape {shape}",
+            name,
             got,
             expected,
-            "Concatenate x0 = x[:, 0::2, 0::2], x1 = x[:, 1::2, 0::2], x2 = x[:, 0::2, 1::2], "
-            "x3 = x[:, 1::2, 1::2] along the channels.",
+            "Merged token (i, j) holds the pixels (2i, 2j), (2i+1, 2j), (2i, 2j+1), (2i+1, 2j+1), in that order, "
+            "each with its C channels.",
         )
-    return passed("your merge puts every pixel where the official PatchMerging does (x0, x1, x2, x3).")
+    return passed("my_merge puts every pixel where the official PatchMerging does (x0, x1, x2, x3).")
+
+
+@checker
+def check_merging_as_conv(fn) -> bool:
+    """Lesson 06, exercise 2: ``fn(merge)`` turns a :class:`swinlab.merging.PatchMerging` ``(C)`` into the weight
+    ``(2C, C, 2, 2)`` of a stride-2 convolution without bias, so that
+    ``F.conv2d(normalise_groups(x, merge.norm), weight, stride=2)`` equals ``merge(x)`` (channels first).
+
+    Checks the weight entry by entry (``[o, c, dy, dx]``), then runs the convolution against ``merge(x)``.
+    Names reduction's weight returned as it is, a transposed kernel and the 4C inputs split the wrong way.
+    An ``nn.Conv2d`` with kernel 2, stride 2 and no bias is accepted in place of its weight.
+    """
+    import torch.nn.functional as F
+
+    from ..merging import PatchMerging
+
+    g = torch.Generator().manual_seed(0)
+    for C in (3, 8):
+        merge = PatchMerging(C)
+        with torch.no_grad():
+            for p in merge.parameters():  # every weight away from its initial value, so nothing hides
+                p.copy_(_random_input(p.shape, g))
+        name = f"merging_as_conv(PatchMerging({C}))"
+        got = call(fn, merge, name="merging_as_conv")
+        if isinstance(got, torch.nn.Conv2d):
+            if got.kernel_size != (2, 2) or got.stride != (2, 2) or got.bias is not None:
+                raise ExerciseError(
+                    f"{name} returned a Conv2d with kernel {got.kernel_size}, stride {got.stride} and "
+                    f"{'a' if got.bias is not None else 'no'} bias: merging reads each 2x2 group once, with no bias."
+                )
+            got = got.weight
+        reduction = merge.reduction.weight  # 2C, 4C
+        expected = reduction.view(2 * C, 2, 2, C).permute(0, 3, 2, 1)  # o, (dx, dy, c) -> o, c, dy, dx
+        if isinstance(got, torch.Tensor):
+            got = got.detach()
+            if tuple(got.shape) in ((2 * C, 4 * C), (2 * C, 4 * C, 1, 1)):
+                raise ExerciseError(
+                    f"{name} has shape {tuple(got.shape)}: that is reduction's weight as it stands, for the 4C "
+                    f"merged channels. A 2x2 convolution from the C channels of the map to 2C has a weight "
+                    f"(2C, C, 2, 2) = {(2 * C, C, 2, 2)}."
+                )
+            if got.shape == expected.shape and not torch.equal(got, expected):
+                if torch.equal(got, expected.transpose(2, 3)):
+                    raise ExerciseError(
+                        f"{name}: the kernel is transposed: weight[o, c, dy, dx] holds the pixel at row offset dy "
+                        "and column offset dx, and x1 is the odd ROW (dy = 1, dx = 0)."
+                    )
+                if torch.equal(got, reduction.view(2 * C, C, 2, 2)) or torch.equal(
+                    got, reduction.view(2 * C, C, 2, 2).transpose(2, 3)
+                ):
+                    raise ExerciseError(
+                        f"{name}: the 4C inputs are split as if the channel came first. They are four blocks "
+                        "x0 | x1 | x2 | x3 of C channels each: the group comes first, the channel last."
+                    )
+        compare(
+            name,
+            got,
+            expected,
+            "weight[o, c, dy, dx] is the reduction weight of output o for channel c of the group member at (dy, dx).",
+        )
+        x = _random_input((2, 4, 6, C), g)
+        with torch.no_grad():
+            conv = F.conv2d(normalise_groups(x, merge.norm), got.to(x.dtype), stride=2)  # B, 2C, H/2, W/2
+            compare(f"conv2d with {name} against merge(x)", conv.permute(0, 2, 3, 1), merge(x))
+    return passed(
+        "PatchMerging(x) = conv2d(LayerNorm over each 2x2 group, your weight, stride 2) for C = 3 and 8: "
+        "merging is a LayerNorm plus a 2x2, stride-2 convolution from C to 2C channels."
+    )
