@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -200,6 +201,61 @@ def format_table(results: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _positive_int(text: str) -> int:
+    """argparse type: an int >= 1 (argparse names the flag in front of the message)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    """argparse type: an int >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0 (0: no warmup), got {value}")
+    return value
+
+
+_KWARGS_EXAMPLE = '\'{"embed_dim": 16, "depths": [1, 1], "num_heads": [1, 2]}\''
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    """argparse type: a JSON object (the builder's keyword arguments)."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not valid JSON ({e.msg} at character {e.pos}): write an object with double-quoted "
+            f"keys, e.g. {_KWARGS_EXAMPLE}"
+        ) from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(
+            f"must be a JSON object of keyword arguments, got a JSON {type(value).__name__} ({text!r}): "
+            f"e.g. {_KWARGS_EXAMPLE}"
+        )
+    return value
+
+
+def _device(text: str) -> torch.device:
+    """argparse type: a device torch knows and this machine has."""
+    try:
+        device = torch.device(text)
+    except RuntimeError:
+        raise argparse.ArgumentTypeError(f"unknown device {text!r}: use cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise argparse.ArgumentTypeError(f"{text!r}: no CUDA GPU is available here; use cpu, or leave --device out")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise argparse.ArgumentTypeError(f"{text!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    return device
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m swinlab.bench --help``: measure models, print a table, optionally write JSON."""
     from .train import MODELS, build_model
@@ -209,27 +265,56 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Training and inference throughput, TFLOP/s, MFU and memory of models.",
     )
     p.add_argument("--model", nargs="+", default=["swin_cifar"], choices=sorted(MODELS))
-    p.add_argument("--batch-size", type=int, default=512)
-    p.add_argument("--infer-batch-size", type=int, default=None)
-    p.add_argument("--img-size", type=int, default=32)
-    p.add_argument("--steps", type=int, default=20)
-    p.add_argument("--warmup", type=int, default=5)
-    p.add_argument("--device", default=None)
+    p.add_argument("--batch-size", type=_positive_int, default=512)
+    p.add_argument("--infer-batch-size", type=_positive_int, default=None, help="default: --batch-size")
+    p.add_argument("--img-size", type=_positive_int, default=32)
+    p.add_argument("--steps", type=_positive_int, default=20)
+    p.add_argument("--warmup", type=_non_negative_int, default=5)
+    p.add_argument("--device", type=_device, default=None, help="default: cuda if available, else cpu")
     p.add_argument("--compile", dest="compile", action="store_true", default=None)
     p.add_argument("--no-compile", dest="compile", action="store_false")
     p.add_argument("--no-amp", dest="amp", action="store_false", default=None)
-    p.add_argument("--model-kwargs", default="{}", help="JSON passed to the model builder, e.g. '{\"embed_dim\": 16}'")
-    p.add_argument("--out", default=None, help="write the results as JSON here")
+    p.add_argument(
+        "--model-kwargs",
+        type=_json_object,
+        default={},
+        help="JSON object passed to the model builder, e.g. '{\"embed_dim\": 16}'",
+    )
+    p.add_argument("--out", type=Path, default=None, help="write the results as JSON to this file")
     args = p.parse_args(argv)
-    kwargs = json.loads(args.model_kwargs)
+
+    out: Path | None = args.out
+    if out is not None:
+        # Checked before measuring, so a long run does not end in an error (and no .tmp is ever written).
+        if out.is_dir():
+            p.error(f"argument --out: {out} is a folder; give a file name, e.g. --out {out / 'bench.json'}")
+        parent = next((q for q in (out.parent, *out.parent.parents) if q.exists()), None)
+        if parent is not None and not parent.is_dir():
+            p.error(f"argument --out: {parent} is a file, so {out} cannot be created inside it")
+
+    def model_kwargs() -> dict[str, Any]:
+        kw = dict(args.model_kwargs)
+        if args.img_size != 32:
+            kw.setdefault("img_size", args.img_size)
+        return kw
+
+    # Build every model once first (and drop it), leaving the random state as it was: a configuration error
+    # names its flags before any measurement runs.
+    for name in args.model:
+        try:
+            with torch.random.fork_rng(devices=[]):
+                build_model(name, **model_kwargs())
+        except (TypeError, ValueError, RuntimeError) as e:  # what a builder raises on bad arguments
+            flags = [f"--img-size {args.img_size}"] if args.img_size != 32 else []
+            flags += [f"--model-kwargs '{json.dumps(args.model_kwargs)}'"] if args.model_kwargs else []
+            given = f" with {' and '.join(flags)}" if flags else ""
+            p.error(f"cannot build {name}{given}: {e}")
+
     results = []
     for name in args.model:
         torch.manual_seed(0)
-        kw = dict(kwargs)
-        if args.img_size != 32:
-            kw.setdefault("img_size", args.img_size)
         r = benchmark(
-            build_model(name, **kw),
+            build_model(name, **model_kwargs()),
             args.batch_size,
             args.steps,
             args.warmup,
@@ -242,12 +327,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         results.append({"model": name, **r})
     print(format_table(results))
     print(f"device: {results[0]['device']}; peak bf16 TFLOP/s: {results[0]['peak_tflops'] or 'unknown (no MFU)'}")
-    if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
+    if out is not None:
         tmp = out.with_name(f".{out.name}.tmp")
-        tmp.write_text(json.dumps({"torch": torch.__version__, "results": results}, indent=1) + "\n")
-        os.replace(tmp, out)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps({"torch": torch.__version__, "results": results}, indent=1) + "\n")
+            os.replace(tmp, out)
+        except OSError as e:
+            p.exit(
+                1,
+                f"{p.prog}: error: argument --out: could not write {out} ({e.strerror or e}); the table above "
+                f"holds the results\n",
+            )
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
     return 0
 
 
