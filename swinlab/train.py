@@ -11,16 +11,24 @@ The pipeline, in the order a batch meets it:
    horizontal flip, normalisation with the CIFAR-10 mean/std, optional random erasing, then mixup or
    cutmix (one mixing weight per batch, partner = the batch reversed) with label smoothing folded
    into the soft targets.
-4. **The step**: bf16 autocast on CUDA, soft-target cross-entropy, backward, gradient clipping,
-   AdamW (no weight decay on biases, norms and the relative position bias tables), and a learning
-   rate set per step: linear warmup, then cosine decay.
+4. **The step** (:func:`train_step`): autocast (bf16 on GPUs that have it natively, fp16 with loss
+   scaling on older ones: :func:`choose_precision`), soft-target cross-entropy, backward, gradient
+   clipping, AdamW (no weight decay on biases, norms and the relative position bias tables:
+   :func:`param_groups`), at a learning rate set per step: linear warmup, then cosine decay.
+5. **Honest evaluation**: a validation split held out of the training images (a tenth by default, fixed
+   by the seed) makes every choice (the epoch whose weights are kept, early stopping, the time-budget
+   fit); the test set is evaluated once, at the end, on the chosen model, with its 95% interval.
 
-A run directory (``out``) holds ``history.json`` (one record per epoch), ``curves.png`` and
-``checkpoint.pt``: model, optimizer, schedule, every random state and the history, written
-atomically after every epoch so that ``resume=True`` continues exactly where it stopped (on a CPU
-the resumed run equals the uninterrupted one, weight for weight). A non-finite loss stops the run
-with :class:`NonFiniteLossError`, leaving the last good checkpoint in place; Ctrl-C (KeyboardInterrupt)
+:func:`train` is a loop over these named steps: sample, augment, step, evaluate, record, checkpoint.
+A run directory (``out``) holds ``history.json`` (one record per epoch, and the final test) and
+``checkpoint.pt``: model, optimizer, schedule, every random state, the history, the full config and a
+fingerprint of the data, written atomically after every epoch whose weights and losses are all finite,
+so that ``resume=True`` continues exactly where it stopped (on a CPU the resumed run equals the
+uninterrupted one, weight for weight) and refuses other data or another recipe. A folder that holds a
+run is never overwritten unless asked. A non-finite loss or weight stops the run with
+:class:`NonFiniteLossError`, naming the epoch whose checkpoint is kept; Ctrl-C (KeyboardInterrupt)
 inside :func:`train` returns the model and history so far with ``interrupted=True``.
+The command line also draws ``curves.png`` (the figure code belongs to the course layer).
 
 Command line: ``python -m swinlab.train --help``.
 """

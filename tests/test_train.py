@@ -13,16 +13,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from swinlab.course.checks import ExerciseError
-from swinlab.course.draw import plot_history
-from swinlab.course.lesson08_train_cifar10 import (
-    attention_explorer,
-    augmentation_explorer,
-    check_lr_schedule,
-    check_soft_targets,
-    draw_attention,
-    draw_augmentation,
-)
 from swinlab.data import synthetic_cifar10
 from swinlab.train import (
     NonFiniteLossError,
@@ -370,59 +360,6 @@ def test_cli_trains_stops_and_resumes_on_synthetic_data(tmp_path, capsys):
     assert [h["epoch"] for h in saved["history"]] == [1, 2] and saved["model"] == "swin_micro"
     assert (tmp_path / "run" / "curves.png").stat().st_size > 1000  # drawn by the command line
     assert "SYNTHETIC" in capsys.readouterr().out
-
-
-# ---- lesson 08 figures, widgets, exercises ---------------------------------------------------
-
-
-def test_lesson08_figures_draw(data):
-
-    hist = [
-        {
-            "epoch": e,
-            "train_loss": 2.0 / e,
-            "train_acc": 0.1 * e,
-            "test_loss": 2.1 / e,
-            "test_acc": 0.1 * e,
-            "lr": 1e-3,
-            "seconds": 1.0,
-            "images_per_s": 10.0,
-            "elapsed_s": 60.0 * e,
-        }
-        for e in (1, 2, 3)
-    ]
-    assert len(plot_history(hist, reference=hist, x="minutes").axes) == 3
-    fig, state = draw_augmentation(
-        data.train_images[:4], 4, "cutmix", 1.0, 0.0, seed=1, classes=data.classes, labels=data.train_labels[:4]
-    )
-    assert state["mix"] == "cutmix" and 0 < state["lam"] <= 1 and state["changed"] > 0
-    assert draw_augmentation(data.train_images[:4], 0, "none", 1.0, 0.0, seed=0)[1]["lam"] == 1.0
-    maps = np.random.default_rng(0).random((3, 2, 4, 4))
-    fig, state = draw_attention(data.test_images[:3], maps, index=1, head=0)
-    assert state["peak"] == tuple(int(i) for i in np.unravel_index(maps[1, 0].argmax(), (4, 4)))
-
-
-def test_augmentation_explorer_redraws_when_a_slider_moves(data):
-
-    ex = augmentation_explorer(data.train_images[:3], data.train_labels[:3], data.classes)
-    assert ex.state["mix"] == "none" and ex.state["padding"] == 4
-    ex.controls["mix"].value = "mixup"
-    assert ex.state["mix"] == "mixup" and ex.state["lam"] < 1
-    ax = attention_explorer(data.test_images[:3], np.random.default_rng(0).random((3, 2, 4, 4)))
-    ax.controls["index"].value = 2
-    assert ax.state["index"] == 2
-
-
-def test_lesson08_checkers_accept_the_answer_and_explain_a_wrong_one(capsys):
-    assert check_lr_schedule(lr_at)
-    with pytest.raises(ExerciseError, match="warmup"):
-        check_lr_schedule(lambda s, t, w, p, m: p * s / w if s < w else lr_at(s, t, w, p, m))
-    with pytest.raises(ExerciseError, match="cosine"):
-        check_lr_schedule(lambda s, t, w, p, m: lr_at(s, t, w, p, m) if s < w else p * (1 - (s - w) / (t - w)))
-    assert check_soft_targets(soft_targets)
-    with pytest.raises(ExerciseError, match="sums to 1"):
-        check_soft_targets(lambda y, k, s: F.one_hot(y, k).float() * (1 - s) + s / (k - 1))
-    assert "Correct" in capsys.readouterr().out
 
 
 # ---- honest evaluation: the validation split, the chosen epoch, the test set once -------------

@@ -9,7 +9,7 @@ import ipywidgets as widgets
 import numpy as np
 import torch
 
-from .checks import ExerciseError, compare, passed
+from .checks import ExerciseError, call, checker, passed, refuse_answer_key
 from .draw import new_figure
 from .explorer import Explorer
 
@@ -217,25 +217,33 @@ def draw_attention(images, maps, index: int = 0, head: int = -1, classes=None, l
 
 def bias_tables_figure(tables, title: str | None = None, block_labels=None):
     """Learned relative position bias tables: a list of ``(heads, 2M-1, 2M-1)`` arrays (one per block), one
-    row per block, one panel per head; the centre cell is offset (0, 0). Returns the Figure."""
+    row per block, one panel per head, on one colour scale per row (its colourbar on the right). Axes are the
+    offsets ``dx`` (columns) and ``dy`` (rows) of a key relative to its query, ``(0, 0)`` in the centre.
+    Returns the Figure."""
     tables = [np.asarray(t, dtype=float) for t in tables]
     rows, cols = len(tables), max(t.shape[0] for t in tables)
-    fig, axes = new_figure(rows, cols, size=(1.6, 1.6))
+    fig, axes = new_figure(rows, cols, size=(1.75, 1.7))
     axes = np.asarray(axes).reshape(rows, cols)
     for r, t in enumerate(tables):
         M = (t.shape[-1] + 1) // 2
+        lim = float(np.abs(t).max()) or 1.0
+        ticks = [-(M - 1), 0, M - 1]
+        image = None
         for c in range(cols):
             ax = axes[r, c]
-            ax.set_xticks([])
-            ax.set_yticks([])
             if c >= t.shape[0]:
                 ax.axis("off")
                 continue
-            lim = np.abs(t[c]).max() or 1.0
-            ax.imshow(t[c], cmap="RdBu_r", vmin=-lim, vmax=lim, extent=(-M + 0.5, M - 0.5, M - 0.5, -M + 0.5))
+            image = ax.imshow(t[c], cmap="RdBu_r", vmin=-lim, vmax=lim, extent=(-M + 0.5, M - 0.5, M - 0.5, -M + 0.5))
+            ax.set_xticks(ticks)
+            ax.set_yticks(ticks)
+            ax.tick_params(labelsize=6, length=2)
             ax.set_title(f"head {c}", fontsize=7)
-        axes[r, 0].set_ylabel(block_labels[r] if block_labels is not None else f"block {r}", fontsize=7)
-    fig.suptitle(title or "learned relative position bias B̂ per head (red: attend more, blue: less); x: dx, y: dy")
+            if r == rows - 1:
+                ax.set_xlabel("dx", fontsize=7)
+        axes[r, 0].set_ylabel(f"{block_labels[r] if block_labels is not None else f'block {r}'}\ndy", fontsize=7)
+        fig.colorbar(image, ax=list(axes[r, : t.shape[0]]), shrink=0.8, pad=0.02).ax.tick_params(labelsize=6)
+    fig.suptitle(title or "learned relative position bias B̂ per head (red: attend more, blue: less)")
     return fig
 
 
@@ -275,14 +283,19 @@ def attention_explorer(images, maps, classes=None, labels=None, preds=None) -> E
 # ---- exercise checkers ---------------------------------------------------------------------------
 
 
+@checker
 def check_lr_schedule(fn) -> bool:
-    """Exercise: ``fn(step, total_steps, warmup_steps, peak, min_lr) -> float``, linear warmup (step 0 gets
-    ``peak / warmup_steps``) then a cosine from ``peak`` to ``min_lr`` (checked against ``swinlab.train.lr_at``)."""
+    """Exercise 1 (recall): ``fn(step, total_steps, warmup_steps, peak, min_lr) -> float``, a linear warmup
+    (step 0 already gets ``peak / warmup_steps``) then a cosine from ``peak`` to ``min_lr`` at ``total_steps``.
+    Checked against ``swinlab.train.lr_at`` at steps across both phases and at the edges."""
     import math
 
-    from ..train import lr_at
+    from ..train import WarmupCosine, lr_at
 
+    refuse_answer_key(fn, lr_at, WarmupCosine, name="lr_at")
     cases = [
+        (0, 50, 0, 2e-3, 0.0),
+        (25, 50, 0, 2e-3, 0.0),
         (0, 100, 10, 1e-3, 1e-5),
         (4, 100, 10, 1e-3, 1e-5),
         (9, 100, 10, 1e-3, 1e-5),
@@ -290,48 +303,81 @@ def check_lr_schedule(fn) -> bool:
         (55, 100, 10, 1e-3, 1e-5),
         (99, 100, 10, 1e-3, 1e-5),
         (100, 100, 10, 1e-3, 1e-5),
-        (0, 50, 0, 2e-3, 0.0),
-        (25, 50, 0, 2e-3, 0.0),
     ]
     for step, total, warmup, peak, min_lr in cases:
-        got, expected = fn(step, total, warmup, peak, min_lr), lr_at(step, total, warmup, peak, min_lr)
-        if got is None or not isinstance(got, (int, float)) or not math.isfinite(got):
-            raise ExerciseError(f"fn({step}, {total}, {warmup}, {peak}, {min_lr}) returned {got!r}: return a float")
-        if not math.isclose(got, expected, rel_tol=1e-6, abs_tol=1e-12):
-            phase = "warmup" if step < warmup else "cosine"
-            hint = (
-                "During warmup the rate grows linearly: step 0 already gets peak / warmup_steps and the last "
-                "warmup step gets the full peak."
-                if phase == "warmup"
-                else "After warmup, t = (step - warmup_steps) / (total_steps - warmup_steps) runs from 0 to 1 and "
-                "lr = min_lr + (peak - min_lr) * (1 + cos(pi * t)) / 2."
-            )
-            raise ExerciseError(
-                f"step {step} of {total} (warmup {warmup}, {phase}): got {got:.6g}, expected {expected:.6g}. {hint}"
-            )
-    return passed("warmup then cosine, equal to swinlab.train.lr_at at every step tested.")
+        where = f"my_lr({step}, {total}, {warmup}, {peak}, {min_lr})"
+        try:
+            got = call(fn, step, total, warmup, peak, min_lr, name="my_lr")
+        except ExerciseError as err:
+            if isinstance(err.__cause__, ZeroDivisionError):
+                raise ExerciseError(
+                    f"{err} With no warmup (warmup_steps = 0) the cosine starts at once, at the peak; don't divide "
+                    "by 0."
+                ) from err.__cause__
+            raise
+        if isinstance(got, torch.Tensor) and got.numel() == 1:
+            got = got.item()
+        if isinstance(got, bool) or not isinstance(got, (int, float)) or not math.isfinite(got):
+            raise ExerciseError(f"{where} returned {got!r}: return a finite float.")
+        expected = lr_at(step, total, warmup, peak, min_lr)
+        if math.isclose(got, expected, rel_tol=1e-6, abs_tol=1e-12):
+            continue
+        if warmup == 0 and step == 0:
+            hint = "With no warmup (warmup_steps = 0) the cosine starts at once, at the peak; don't divide by 0."
+        elif step < warmup:
+            hint = "This step is in the warmup (step < warmup_steps): the rate grows linearly, and step 0 already gets "
+            hint += "a first share of the peak, so the last warmup step reaches the full peak."
+        elif step >= total:
+            hint = "At and after total_steps the cosine is over: the rate stays at its floor, min_lr."
+        else:
+            hint = "This step is in the cosine phase: t runs from 0 (the end of warmup) to 1 (total_steps), "
+            hint += "and the rate falls from peak to min_lr along half a cosine period."
+        side = "too large" if got > expected else "too small"
+        raise ExerciseError(f"{where} = {got:.6g} is {side} (swinlab's schedule gives {expected:.6g} there). {hint}")
+    return passed("warmup then cosine: your schedule equals swinlab.train.lr_at at every step tested.")
 
 
-def check_soft_targets(fn) -> bool:
-    """Exercise: ``fn(labels (B,), num_classes, smoothing) -> (B, K)`` smoothed one-hot targets, such that the
-    soft-target cross-entropy equals ``F.cross_entropy(..., label_smoothing=smoothing)``."""
-    import torch.nn.functional as F
+@checker
+def check_loss_floor(fn) -> bool:
+    """Exercise 2 (transfer): ``fn(smoothing, num_classes) -> float``, the lowest soft-target cross-entropy any
+    model can reach when the targets are label-smoothed, checked against the loss of the best possible logits
+    (found here by gradient descent on the logits themselves, never by a formula)."""
+    import math
 
     from ..train import soft_cross_entropy, soft_targets
 
-    labels = torch.tensor([3, 0, 9, 3])
-    for smoothing in (0.0, 0.1, 0.3):
-        got = fn(labels, 10, smoothing)
-        compare(
-            f"targets with smoothing={smoothing}",
-            got,
-            soft_targets(labels, 10, smoothing),
-            "Each row sums to 1: smoothing/K on every class, plus 1 - smoothing on the true label.",
-        )
-    logits = torch.randn(4, 10, generator=torch.Generator().manual_seed(0))
-    ours = soft_cross_entropy(logits, fn(labels, 10, 0.1))
-    ref = F.cross_entropy(logits, labels, label_smoothing=0.1)
-    return passed(
-        f"smoothed targets; their cross-entropy {ours.item():.4f} equals F.cross_entropy(label_smoothing=0.1)"
-        f" {ref.item():.4f}."
-    )
+    for smoothing, k in ((0.1, 10), (0.3, 10), (0.1, 100), (0.5, 4), (0.0, 10)):
+        got = call(fn, smoothing, k, name="my_loss_floor")
+        if isinstance(got, torch.Tensor) and got.numel() == 1:
+            got = got.item()
+        where = f"my_loss_floor({smoothing}, {k})"
+        if isinstance(got, bool) or not isinstance(got, (int, float)):
+            raise ExerciseError(f"{where} returned a {type(got).__name__}: return a float.")
+        if not math.isfinite(got):
+            raise ExerciseError(
+                f"{where} = {got}: not finite. With smoothing = 0 a class has target 0, and 0 * log 0 must count "
+                "as 0 (it is the limit of t * log t as t -> 0)."
+            )
+        target = soft_targets(torch.tensor([0]), k, smoothing)
+        logits = torch.zeros(1, k, requires_grad=True)
+        opt = torch.optim.LBFGS([logits], max_iter=200, line_search_fn="strong_wolfe")
+
+        def closure(logits=logits, target=target, opt=opt):
+            opt.zero_grad()
+            loss = soft_cross_entropy(logits, target)
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+        best = soft_cross_entropy(logits.detach(), target).item()
+        if got < best - 1e-3:
+            raise ExerciseError(
+                f"{where} = {got:.4f} is too small: the logits that minimise the loss reach only {best:.4f}. "
+                "A lower bound must be reachable; which prediction would reach yours?"
+            )
+        if got > best + 1e-3:
+            raise ExerciseError(
+                f"{where} = {got:.4f} is too large: logits found by gradient descent reach {best:.4f}. "
+                "Think of the best prediction as a whole probability vector, not only its largest entry."
+            )
+    return passed("the loss floor of label smoothing: the soft-target loss never falls below it, at any smoothing.")
