@@ -191,7 +191,7 @@ def check_patches_to_image(fn) -> bool:
 def check_linear_to_conv(fn) -> bool:
     """Exercise 2: the student's ``fn(linear, P)`` returns an ``nn.Conv2d`` (kernel = stride = P) that computes,
     on ``(B, C_in, H, W)`` images, exactly the tokens ``linear`` computes on the patches flattened ``(p1 p2 c)``
-    (Step 4 of the lesson, backwards). Tried with one and several input channels and three patch sizes.
+    (section 6 of the lesson, backwards). Tried with one and several input channels and three patch sizes.
 
     Names, in this order: not a conv, wrong channels, kernel or stride, a missing bias, the weight in the wrong
     layout (first position where it differs, with both values), and finally the tokens.
