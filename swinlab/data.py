@@ -7,14 +7,23 @@ a small metadata file. Three measures stand between the network and your Python 
    its MD5 is compared with the published one, and only then is it renamed into place with
    ``os.replace`` (atomic). Nothing ever reads a file that failed the check or was only half written:
    a truncated or corrupt download is reported and deleted, and the next call downloads it again.
+   An archive *you* put in the data folder that fails the check is never deleted: it is renamed to
+   ``cifar-10-python.tar.gz.md5-mismatch`` (``...md5-mismatch-2`` and so on if that name is taken)
+   and the message says so. Temporary files and folders left by a run that was killed (named
+   ``.cifar-10-python.tar.gz.*.part`` and ``.cifar-10-batches-py.*.part``) are removed by a later
+   call once nothing has written to them for an hour.
 2. **Extract only what we expect.** A tar member can be named ``../../.bashrc``, carry an absolute
    path, or be a link that points anywhere on disk. We extract only the known CIFAR-10 file names,
    refuse everything else (links included) with an error that names the member, and unpack into a
    temporary folder that is renamed into place only once it is complete.
-3. **Unpickle only numpy arrays.** ``pickle.load`` calls whatever function a pickle names, so a
-   batch file that names ``os.system`` runs a shell command the moment it is loaded. A CIFAR-10
-   batch needs only numpy's array reconstructor, so a restricted unpickler allows exactly those few
-   globals and refuses any other, naming it, before it is imported or called.
+3. **Unpickle only numpy arrays of numbers.** ``pickle.load`` calls whatever function a pickle names,
+   so a batch file that names ``os.system`` runs a shell command the moment it is loaded. A CIFAR-10
+   batch needs only numpy's array reconstructors (``_reconstruct`` for pickle protocols 2-4,
+   ``_frombuffer`` for protocol 5, in numpy 1.x's and numpy 2's spelling), so a restricted unpickler
+   allows exactly those few globals and refuses any other, naming it, before it is imported or called.
+   Even numpy's own names are checked stand-ins: they accept only the arguments numpy's pickles use for
+   arrays of numbers, because an array of Python objects rebuilt from raw bytes would read the file's
+   bytes as memory addresses.
 
 The loaded contents are then checked (shapes, dtype, label range, counts that agree).
 
@@ -31,9 +40,11 @@ import hashlib
 import http.client
 import os
 import pickle
+import re
 import shutil
 import tarfile
 import tempfile
+import time
 import urllib.error
 import urllib.request
 import warnings
@@ -57,6 +68,8 @@ REQUIRED_FILES = (*TRAIN_BATCHES, TEST_BATCH, META_FILE)
 OPTIONAL_FILES = ("readme.html",)
 N_TRAIN, N_TEST = 50_000, 10_000  # the official counts; smaller consistent sets load too
 TIMEOUT_S = 60  # seconds without an answer before a download counts as failed
+MISMATCH_SUFFIX = ".md5-mismatch"  # what a user's archive that fails the MD5 check is renamed with
+STALE_AFTER_S = 60 * 60  # a temporary download or extraction untouched this long belongs to a dead run
 
 CIFAR10_CLASSES = (
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
@@ -170,6 +183,59 @@ def _file_md5(path: Path) -> str:
         while chunk := f.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _temporary_names() -> re.Pattern[str]:
+    """The names of this module's temporary download files and extraction folders, and nothing else:
+    ``tempfile`` makes them from the prefix, 8 characters of ``[a-z0-9_]`` and the suffix."""
+    names = "|".join(re.escape(f".{name}.") for name in (ARCHIVE_NAME, FOLDER_NAME))
+    return re.compile(rf"(?:{names})[a-z0-9_]{{8}}\.part")
+
+
+def _last_write(path: Path) -> float:
+    """The newest modification time of path and, for a folder, of everything in it (links not followed)."""
+    newest = path.lstat().st_mtime
+    if path.is_dir() and not path.is_symlink():
+        for folder, dirs, files in os.walk(path):
+            for name in dirs + files:
+                try:
+                    newest = max(newest, os.lstat(os.path.join(folder, name)).st_mtime)
+                except OSError:  # removed meanwhile
+                    pass
+    return newest
+
+
+def _remove_stale_temporaries(root_dir: Path, now: float | None = None) -> list[Path]:
+    """Remove temporary downloads and half-extracted folders left in root_dir by runs that were killed;
+    -> what was removed.
+
+    Only names this module creates are touched (see ``_temporary_names``), only directly in root_dir,
+    and only once nothing has written to them for ``STALE_AFTER_S`` (an hour). Age, not a process id,
+    says whether a run still owns one: the data folder may be shared by several machines (a network
+    home folder on a cluster), where a process id means nothing, and a process id can be reused. A live
+    download writes at least every ``TIMEOUT_S`` seconds or fails, and a live extraction writes without
+    pause, so an hour without a write is far beyond any live run; a leftover only costs disk space
+    until then.
+    """
+    if not root_dir.is_dir():
+        return []
+    now = time.time() if now is None else now
+    pattern = _temporary_names()
+    removed = []
+    for path in root_dir.iterdir():
+        if not pattern.fullmatch(path.name) or path.is_symlink():
+            continue
+        try:
+            if now - _last_write(path) < STALE_AFTER_S:
+                continue
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        except OSError:  # gone meanwhile (another process cleaned it) or not ours to remove: leave it
+            continue
+        removed.append(path)
+    return removed
 
 
 def _download(url: str, archive: Path, md5: str, progress: bool) -> None:
@@ -296,7 +362,27 @@ def _extract(archive: Path, root_dir: Path, url: str, md5: str) -> Path:
         shutil.rmtree(tmp_dir, ignore_errors=True)
 
 
+def _set_aside(archive: Path) -> Path:
+    """Rename archive to ``<name>.md5-mismatch`` (or ``-2``, ``-3``, ... if taken) and return the new path;
+    never replaces an existing file."""
+    for n in range(1, 10_000):
+        kept = archive.with_name(archive.name + MISMATCH_SUFFIX + (f"-{n}" if n > 1 else ""))
+        if kept.exists() or kept.is_symlink():
+            continue
+        try:
+            os.link(archive, kept)  # fails if the name was taken meanwhile: nothing is ever overwritten
+        except FileExistsError:
+            continue
+        except OSError:  # a file system without hard links: the check above has to do
+            os.rename(archive, kept)
+            return kept
+        archive.unlink()
+        return kept
+    raise DownloadError(f"{archive} fails the MD5 check and 9,999 earlier copies are kept beside it: clean up")
+
+
 def _prepare(root_dir: Path, url: str, md5: str, progress: bool, download: bool) -> Path:
+    _remove_stale_temporaries(root_dir)
     folder = _existing_folder(root_dir, url, md5)
     if folder is not None:
         return folder
@@ -304,12 +390,20 @@ def _prepare(root_dir: Path, url: str, md5: str, progress: bool, download: bool)
     if archive.is_file():
         found = _file_md5(archive)
         if found != md5:
-            archive.unlink()
-            warnings.warn(
-                f"{archive} has MD5 {found}, expected {md5}: it is truncated or corrupt and has been deleted"
-                + ("; downloading it again." if download else "."),
-                stacklevel=3,
+            # Our own downloads are checked before they get this name, so this file was put here by hand
+            # (or damaged on disk): keep it under another name rather than delete someone's file.
+            kept = _set_aside(archive)
+            problem = (
+                f"{archive} has MD5 {found}, expected {md5}: it is not the CIFAR-10 archive (truncated, "
+                f"corrupt or another file). It was kept, renamed to {kept.name}"
             )
+            if not download:
+                raise DownloadError(
+                    f"{problem}. Nothing was downloaded (download=False).\n"
+                    + _manual_steps(root_dir, url, md5)
+                    + f"\n  Delete {kept.name} once you no longer need it."
+                )
+            warnings.warn(f"{problem}; downloading the archive again.", stacklevel=3)
     if not archive.is_file():
         if not download:
             raise DownloadError(
@@ -346,12 +440,77 @@ def _numpy_reconstruct():
     return _reconstruct
 
 
-# Everything a pickled uint8 array needs, and nothing else. Looked up here, never imported by name.
+def _numpy_frombuffer():
+    try:
+        from numpy._core.numeric import _frombuffer  # numpy >= 2
+    except ImportError:
+        from numpy.core.numeric import _frombuffer
+    return _frombuffer
+
+
+#: The element types a batch may hold: booleans, integers and floats, never objects.
+_PLAIN_DTYPES = frozenset({"b1", "f2", "f4", "f8"} | {f"{kind}{size}" for kind in "iu" for size in (1, 2, 4, 8)})
+_MALICIOUS = "the file may be malicious - delete it and download again"
+
+
+def _plain_dtype(spec: object, align: object = False, copy: object = False) -> np.dtype:
+    """Stands for ``numpy.dtype`` in a pickle, for the plain number types only.
+
+    A pickle could name the object type ("O8") instead: with the flags in the pickled state zeroed,
+    numpy would then take raw bytes from the file as pointers to Python objects (a crash, or worse,
+    once an element is read). No element type a CIFAR-10 batch needs is like that. The official files
+    were pickled by Python 2, whose strings load as bytes here (b"u1"): both spellings are accepted."""
+    if isinstance(spec, bytes):
+        spec = spec.decode("latin1")
+    if not isinstance(spec, str) or spec not in _PLAIN_DTYPES:
+        raise _RefusedGlobal(
+            f"refusing to load an array of element type {spec!r}: CIFAR-10 batches hold arrays of numbers "
+            f"only ({', '.join(sorted(_PLAIN_DTYPES))}); {_MALICIOUS}"
+        )
+    return np.dtype(spec, bool(align), bool(copy))
+
+
+class _NdarrayName:
+    """Stands for ``numpy.ndarray`` in a pickle. Pickles pass the class to ``_reconstruct`` and never call
+    it; called, ``numpy.ndarray(shape, "O", buffer)`` would read raw bytes from the file as pointers."""
+
+    def __call__(self, *args: object, **kwargs: object) -> None:
+        raise _RefusedGlobal(f"refusing to call numpy.ndarray(...): CIFAR-10 batches never do; {_MALICIOUS}")
+
+
+_NDARRAY = _NdarrayName()
+
+
+def _checked_reconstruct(subtype: object, shape: object, typecode: object) -> np.ndarray:
+    """``_reconstruct`` exactly as numpy's own pickles call it: ``(ndarray, (0,), b"b")``, an empty array
+    that the pickle's next step fills from its state (whose element type comes from ``_plain_dtype``)."""
+    if subtype is not _NDARRAY or shape != (0,) or typecode not in (b"b", "b"):
+        raise _RefusedGlobal(
+            f"refusing to load an array rebuilt as _reconstruct({subtype!r}, {shape!r}, {typecode!r}): numpy "
+            f"writes _reconstruct(numpy.ndarray, (0,), b'b'); {_MALICIOUS}"
+        )
+    return _numpy_reconstruct()(np.ndarray, (0,), typecode)
+
+
+def _checked_frombuffer(buffer: object, dtype: object, shape: object, order: object) -> np.ndarray:
+    """``_frombuffer`` (how protocol 5 rebuilds a contiguous array) for plain number types only."""
+    if not (isinstance(dtype, np.dtype) and dtype.kind in "biuf" and not dtype.hasobject and dtype.names is None):
+        raise _RefusedGlobal(f"refusing to load an array of element type {dtype!r}: numbers only; {_MALICIOUS}")
+    return _numpy_frombuffer()(buffer, dtype, shape, order)
+
+
+# Everything a pickled array of numbers needs, and nothing else. Looked up here, never imported by
+# name. Protocols 0-4 rebuild an array with _reconstruct + ndarray + dtype (+ _codecs.encode for its
+# bytes under protocol 2); protocol 5 with _frombuffer(buffer, dtype, shape, order) + dtype. numpy 1.x
+# writes the module as numpy.core, numpy 2 as numpy._core: both spellings load. Each numpy name maps
+# to a checked stand-in that accepts only the arguments numpy's own pickles use with number arrays.
 _ALLOWED_GLOBALS = {
-    ("numpy.core.multiarray", "_reconstruct"): _numpy_reconstruct(),
-    ("numpy._core.multiarray", "_reconstruct"): _numpy_reconstruct(),
-    ("numpy", "ndarray"): np.ndarray,
-    ("numpy", "dtype"): np.dtype,
+    ("numpy.core.multiarray", "_reconstruct"): _checked_reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): _checked_reconstruct,
+    ("numpy.core.numeric", "_frombuffer"): _checked_frombuffer,
+    ("numpy._core.numeric", "_frombuffer"): _checked_frombuffer,
+    ("numpy", "ndarray"): _NDARRAY,
+    ("numpy", "dtype"): _plain_dtype,
     ("_codecs", "encode"): _codecs.encode,  # how protocol 2 stores bytes, e.g. an array's raw buffer
 }
 
@@ -378,8 +537,10 @@ def _load_pickle(path: Path) -> dict[str, object]:
     try:
         with open(path, "rb") as f:
             obj = _RestrictedUnpickler(f, source=path.name).load()
-    except _RefusedGlobal:
-        raise
+    except _RefusedGlobal as err:
+        if path.name in str(err):
+            raise
+        raise _RefusedGlobal(f"{path.name}: {err}") from None  # a stand-in's refusal: name the file too
     except Exception as err:
         raise ValueError(
             f"{path} is not a readable CIFAR-10 batch ({type(err).__name__}: {err}): delete "

@@ -8,7 +8,10 @@ import hashlib
 import io
 import os
 import pickle
+import pickletools
+import struct
 import tarfile
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -42,10 +45,10 @@ def _md5(path: Path) -> str:
     return hashlib.md5(path.read_bytes()).hexdigest()
 
 
-def _dump(path: Path, obj: dict, str_keys: bool = False) -> None:
+def _dump(path: Path, obj: dict, str_keys: bool = False, protocol: int = 2) -> None:
     if str_keys:
         obj = {key.decode(): value for key, value in obj.items()}
-    path.write_bytes(pickle.dumps(obj, protocol=2))
+    path.write_bytes(pickle.dumps(obj, protocol=protocol))
 
 
 def _batch(rows: np.ndarray, labels: list, name: str) -> dict:
@@ -57,20 +60,20 @@ def _batch(rows: np.ndarray, labels: list, name: str) -> dict:
     }
 
 
-def write_folder(folder: Path, seed: int = 0, str_keys: bool = False) -> SimpleNamespace:
-    """Write a tiny official-layout cifar-10-batches-py folder; -> its rows and labels."""
+def write_folder(folder: Path, seed: int = 0, str_keys: bool = False, protocol: int = 2) -> SimpleNamespace:
+    """Write a tiny official-layout cifar-10-batches-py folder (pickle ``protocol``); -> its rows and labels."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True)
     train_rows = [rng.integers(0, 256, size=(N_PER_BATCH, 3072), dtype=np.uint8) for _ in range(5)]
     train_labels = [[int(v) for v in rng.integers(0, 10, N_PER_BATCH)] for _ in range(5)]
     for i, (rows, labels) in enumerate(zip(train_rows, train_labels, strict=True), start=1):
-        _dump(folder / f"data_batch_{i}", _batch(rows, labels, f"training batch {i} of 5"), str_keys)
+        _dump(folder / f"data_batch_{i}", _batch(rows, labels, f"training batch {i} of 5"), str_keys, protocol)
     test_rows = rng.integers(0, 256, size=(N_TEST, 3072), dtype=np.uint8)
     test_labels = [int(v) for v in rng.integers(0, 10, N_TEST)]
-    _dump(folder / "test_batch", _batch(test_rows, test_labels, "testing batch 1 of 1"), str_keys)
+    _dump(folder / "test_batch", _batch(test_rows, test_labels, "testing batch 1 of 1"), str_keys, protocol)
     meta = {b"num_cases_per_batch": N_PER_BATCH, b"label_names": [c.encode() for c in CIFAR10_CLASSES],
             b"num_vis": 3072}  # fmt: skip
-    _dump(folder / "batches.meta", meta, str_keys)
+    _dump(folder / "batches.meta", meta, str_keys, protocol)
     (folder / "readme.html").write_text("<html>tiny CIFAR-10</html>")
     return SimpleNamespace(
         train_rows=np.concatenate(train_rows),
@@ -206,15 +209,48 @@ def test_wrong_md5_is_refused_before_reading_and_the_next_try_succeeds(tiny, mon
     assert download_cifar10(tiny.root, url=tiny.url, md5=tiny.md5, progress=False).is_dir()
 
 
-def test_archive_in_place_with_bad_md5_is_reported_deleted_and_downloaded_again(tiny):
+def test_archive_in_place_with_bad_md5_is_kept_renamed_reported_and_downloaded_again(tiny):
     tiny.root.mkdir()
-    (tiny.root / "cifar-10-python.tar.gz").write_bytes(tiny.archive.read_bytes()[:1000])
+    placed = tiny.archive.read_bytes()[:1000]
+    (tiny.root / "cifar-10-python.tar.gz").write_bytes(placed)
 
-    with pytest.warns(UserWarning, match="truncated or corrupt and has been deleted; downloading it again"):
+    with pytest.warns(UserWarning, match=r"It was kept, renamed to cifar-10-python.tar.gz.md5-mismatch; downloading"):
         folder = download_cifar10(tiny.root, url=tiny.url, md5=tiny.md5, progress=False)
 
+    assert (tiny.root / "cifar-10-python.tar.gz.md5-mismatch").read_bytes() == placed  # the user's file, intact
     assert _md5(tiny.root / "cifar-10-python.tar.gz") == tiny.md5
     assert load_cifar10(folder, download=False).train_images.shape == (5 * N_PER_BATCH, 32, 32, 3)
+
+
+def test_archive_in_place_with_bad_md5_and_download_false_is_kept_and_the_error_says_so(tiny, no_network):
+    tiny.root.mkdir()
+    (tiny.root / "cifar-10-python.tar.gz").write_bytes(b"my notes, not an archive")
+
+    with pytest.raises(DownloadError) as err:
+        load_cifar10(tiny.root, download=False)
+
+    message = str(err.value)
+    assert "has MD5" in message and "expected" in message and "download=False" in message
+    assert "It was kept, renamed to cifar-10-python.tar.gz.md5-mismatch" in message
+    assert (tiny.root / "cifar-10-python.tar.gz.md5-mismatch").read_bytes() == b"my notes, not an archive"
+    assert not (tiny.root / "cifar-10-python.tar.gz").exists()
+    assert no_network == []
+
+
+def test_a_second_mismatched_archive_never_overwrites_the_first_one_kept(tiny, no_network):
+    tiny.root.mkdir()
+    archive = tiny.root / "cifar-10-python.tar.gz"
+    for attempt in (b"first", b"second", b"third"):
+        archive.write_bytes(attempt)
+        with pytest.raises(DownloadError, match="renamed to cifar-10-python.tar.gz.md5-mismatch"):
+            load_cifar10(tiny.root, download=False)
+
+    kept = {p.name: p.read_bytes() for p in tiny.root.iterdir()}
+    assert kept == {
+        "cifar-10-python.tar.gz.md5-mismatch": b"first",
+        "cifar-10-python.tar.gz.md5-mismatch-2": b"second",
+        "cifar-10-python.tar.gz.md5-mismatch-3": b"third",
+    }
 
 
 @pytest.mark.parametrize("damage", ["truncated", "not_a_tar"])
@@ -337,6 +373,267 @@ def test_unpickler_allows_named_numpy_functions_only(tmp_path):
 
     with pytest.raises(pickle.UnpicklingError, match="refusing to load 'numpy.load' from test_batch"):
         load_cifar10(tmp_path, download=False)
+
+
+def _py2_pickle(obj: object) -> bytes:
+    """obj pickled the way Python 2's cPickle (protocol 2) wrote the official CIFAR-10 files: strings as
+    SHORT_BINSTRING/BINSTRING (they load as bytes), arrays via numpy.core.multiarray._reconstruct with
+    the dtype named by a byte string (b"u1"). Handles the types a batch holds: dict, list, bytes, int
+    and C-contiguous uint8 or int64 arrays."""
+
+    def string(b: bytes) -> bytes:
+        return b"U" + bytes([len(b)]) + b if len(b) < 256 else b"T" + struct.pack("<i", len(b)) + b
+
+    def integer(n: int) -> bytes:
+        return b"K" + bytes([n]) if 0 <= n < 256 else b"J" + struct.pack("<i", n)
+
+    def save(value: object) -> bytes:
+        if isinstance(value, dict):
+            return b"}(" + b"".join(save(k) + save(v) for k, v in value.items()) + b"u"
+        if isinstance(value, list):
+            return b"](" + b"".join(save(v) for v in value) + b"e"
+        if isinstance(value, bytes):
+            return string(value)
+        if isinstance(value, int):
+            return integer(value)
+        assert isinstance(value, np.ndarray) and value.dtype in (np.uint8, np.int64) and value.ndim in (1, 2)
+        order = b"|" if value.dtype == np.uint8 else b"<"
+        shape = b"".join(integer(n) for n in value.shape) + (b"\x85" if value.ndim == 1 else b"\x86")
+        return (
+            b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\n" + integer(0) + b"\x85" + string(b"b")
+            + b"\x87R(" + integer(1) + shape
+            + b"cnumpy\ndtype\n" + string(value.dtype.str[1:].encode()) + integer(0) + integer(1) + b"\x87R"
+            + b"(" + integer(3) + string(order) + b"NNN" + integer(-1) + integer(-1) + integer(0) + b"tb"
+            + b"\x89" + string(value.tobytes()) + b"tb"
+        )  # fmt: skip
+
+    return b"\x80\x02" + save(obj) + b"."
+
+
+def test_batches_as_python_2_pickled_them_load(tmp_path):
+    # The official files come from Python 2: the dtype arrives as b"u1", not "u1".
+    folder = tmp_path / "cifar-10-batches-py"
+    made = write_folder(folder)
+    for path in folder.iterdir():
+        if path.suffix != ".html":
+            path.write_bytes(_py2_pickle(pickle.loads(path.read_bytes())))
+    assert b"U\x02u1" in (folder / "data_batch_1").read_bytes()
+    extra = folder / "data_batch_5"
+    batch = pickle.loads(extra.read_bytes(), encoding="bytes")
+    batch[b"extra"] = np.arange(3, dtype=np.int64)  # an int64 array too
+    extra.write_bytes(_py2_pickle(batch))
+
+    arrays = load_cifar10(tmp_path, download=False)
+
+    assert np.array_equal(arrays.test_labels, made.test_labels)
+    assert np.array_equal(arrays.train_images.reshape(-1, 32 * 32, 3)[:, :, 0], made.train_rows[:, :1024])
+
+
+def _numpy1_spelling(payload: bytes) -> bytes:
+    """The same pickle as numpy 1.x writes it: module numpy.core.* instead of numpy 2's numpy._core.*.
+
+    FRAME opcodes (protocols 4-5) give byte lengths that a renamed module would break; frames are
+    optional for the reader, so they are dropped first (everything else is copied opcode by opcode)."""
+    ops = list(pickletools.genops(payload))
+    ends = [pos for _, _, pos in ops[1:]] + [len(payload)]
+    out = b"".join(payload[pos:end] for (op, _, pos), end in zip(ops, ends, strict=True) if op.name != "FRAME")
+    for module in (b"numpy._core.numeric", b"numpy._core.multiarray"):
+        old = module.replace(b"._core.", b".core.")
+        # SHORT_BINUNICODE (0x8c) carries a one-byte length (protocols 4-5); GLOBAL (protocol 2) a newline.
+        out = out.replace(b"\x8c" + bytes([len(module)]) + module, b"\x8c" + bytes([len(old)]) + old)
+        out = out.replace(b"c" + module + b"\n", b"c" + old + b"\n")
+    return out
+
+
+def _globals(payload: bytes) -> set[str]:
+    """The globals a pickle asks for, listed with pickletools (which runs nothing)."""
+    found, strings = set(), []
+    for opcode, arg, _ in pickletools.genops(payload):
+        if opcode.name == "GLOBAL":
+            found.add(arg.replace(" ", "."))
+        elif opcode.name == "STACK_GLOBAL":
+            found.add(f"{strings[-2]}.{strings[-1]}")
+        elif isinstance(arg, str):
+            strings.append(arg)
+    return found
+
+
+@pytest.mark.parametrize("protocol", [2, 3, 4, 5])
+@pytest.mark.parametrize("numpy_version", ["numpy 2", "numpy 1"])
+def test_batches_pickled_with_any_protocol_by_numpy_1_or_2_load(tmp_path, protocol, numpy_version):
+    folder = tmp_path / "cifar-10-batches-py"
+    made = write_folder(folder, protocol=protocol)
+    pickles = [path for path in folder.iterdir() if path.suffix != ".html"]
+    if numpy_version == "numpy 1":
+        for path in pickles:
+            path.write_bytes(_numpy1_spelling(path.read_bytes()))
+    asked = set().union(*(_globals(path.read_bytes()) for path in pickles))
+    core = "numpy.core" if numpy_version == "numpy 1" else "numpy._core"
+    if protocol == 5:  # the case refused before: protocol 5 rebuilds arrays with _frombuffer
+        assert asked == {f"{core}.numeric._frombuffer", "numpy.dtype"}
+    else:
+        assert f"{core}.multiarray._reconstruct" in asked
+
+    arrays = load_cifar10(tmp_path, download=False)
+
+    assert np.array_equal(arrays.test_labels, made.test_labels)
+    assert np.array_equal(arrays.train_images.reshape(-1, 32 * 32, 3)[:, :, 0], made.train_rows[:, :1024])
+
+
+@pytest.mark.parametrize("protocol", [2, 5])
+def test_an_array_of_python_objects_is_refused_before_it_exists(tmp_path, protocol):
+    # An int64 array whose element type is renamed "O8" (object): its state's flags stay 0, so plain
+    # pickle.loads makes an object array whose elements are the file's raw bytes read as pointers.
+    spelled = {2: b"X\x02\x00\x00\x00", 5: b"\x8c\x02"}[protocol]
+    payload = pickle.dumps(np.zeros(3, dtype=np.int64), protocol=protocol)
+    assert payload.count(spelled + b"i8") == 1
+    payload = payload.replace(spelled + b"i8", spelled + b"O8")
+    assert pickle.loads(payload).dtype == object  # the hazard is live (the bytes are zeros: never read here)
+    folder = tmp_path / "cifar-10-batches-py"
+    write_folder(folder)
+    (folder / "test_batch").write_bytes(payload)
+
+    with pytest.raises(pickle.UnpicklingError, match="refusing to load an array of element type 'O8'.*malicious"):
+        load_cifar10(tmp_path, download=False)
+
+
+class _ObjectArrayFromBytes:
+    """Pickles as numpy.ndarray((1,), "O", bytes): an object array whose element is 8 bytes of the file
+    read as a pointer (reading it crashes Python). Only ever unpickled by the restricted unpickler here."""
+
+    def __reduce__(self):
+        return (np.ndarray, ((1,), "O", b"\x01" * 8))
+
+
+class _ReconstructAnObjectArray:
+    """Pickles as numpy's _reconstruct(ndarray, (2,), "O"), not the (ndarray, (0,), b"b") numpy writes."""
+
+    def __reduce__(self):
+        return (data._numpy_reconstruct(), (np.ndarray, (2,), "O"))
+
+
+@pytest.mark.parametrize(
+    "value, refused",
+    [
+        (_ObjectArrayFromBytes(), r"refusing to call numpy.ndarray\(...\)"),
+        (_ReconstructAnObjectArray(), r"refusing to load an array rebuilt as _reconstruct\(.*\(2,\), 'O'\)"),
+    ],
+    ids=["ndarray_called", "reconstruct_misused"],
+)
+@pytest.mark.parametrize("protocol", [3, 5])
+def test_numpy_names_are_refused_with_arguments_numpy_never_writes(tmp_path, value, refused, protocol):
+    folder = tmp_path / "cifar-10-batches-py"
+    write_folder(folder)
+    (folder / "data_batch_4").write_bytes(pickle.dumps({b"data": value, b"labels": [0]}, protocol=protocol))
+
+    with pytest.raises(pickle.UnpicklingError, match=refused) as err:
+        load_cifar10(tmp_path, download=False)
+    assert "data_batch_4" in str(err.value) and "malicious" in str(err.value)
+
+
+def test_protocol_5_pickle_with_another_global_is_still_refused(tmp_path):
+    folder = tmp_path / "cifar-10-batches-py"
+    write_folder(folder)
+    (folder / "test_batch").write_bytes(pickle.dumps({b"data": np.load, b"labels": [0]}, protocol=5))
+
+    with pytest.raises(pickle.UnpicklingError, match=r"refusing to load 'numpy.*\.load' from test_batch"):
+        load_cifar10(tmp_path, download=False)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Leftovers of a killed run
+
+
+def _age(path: Path, seconds: float) -> None:
+    """Make path (and everything in it) look last written ``seconds`` ago."""
+    then = time.time() - seconds
+    for p in [*path.rglob("*"), path] if path.is_dir() else [path]:
+        os.utime(p, (then, then), follow_symlinks=False)
+
+
+def _killed_run_leftovers(root: Path) -> tuple[Path, Path]:
+    """What a run killed mid-download and one killed mid-extraction leave: names as tempfile makes them."""
+    root.mkdir(parents=True, exist_ok=True)
+    download = root / ".cifar-10-python.tar.gz.k3_9zq0a.part"
+    download.write_bytes(b"half a download")
+    extraction = root / ".cifar-10-batches-py.x1y2z3w4.part"
+    (extraction / "cifar-10-batches-py").mkdir(parents=True)
+    (extraction / "cifar-10-batches-py" / "data_batch_1").write_bytes(b"half a batch")
+    return download, extraction
+
+
+def test_stale_leftovers_of_a_killed_run_are_removed_and_the_data_loads(tmp_path, no_network):
+    write_folder(tmp_path / "cifar-10-batches-py")
+    download, extraction = _killed_run_leftovers(tmp_path)
+    _age(download, data.STALE_AFTER_S + 60)
+    _age(extraction, data.STALE_AFTER_S + 60)
+
+    arrays = load_cifar10(tmp_path, download=False)
+
+    assert arrays.train_images.shape == (5 * N_PER_BATCH, 32, 32, 3)
+    assert not download.exists() and not extraction.exists()
+    assert leftovers(tmp_path) == []
+
+
+def test_stale_leftovers_are_removed_even_when_the_download_then_fails(tmp_path, no_network):
+    download, extraction = _killed_run_leftovers(tmp_path)
+    _age(download, data.STALE_AFTER_S + 60)
+    _age(extraction, data.STALE_AFTER_S + 60)
+
+    with pytest.raises(DownloadError):
+        download_cifar10(tmp_path, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_leftovers_that_another_run_may_still_be_writing_are_kept(tmp_path, no_network):
+    write_folder(tmp_path / "cifar-10-batches-py")
+    download, extraction = _killed_run_leftovers(tmp_path)
+    _age(download, data.STALE_AFTER_S - 60)  # written a little under an hour ago
+    _age(extraction, data.STALE_AFTER_S + 60)
+    os.utime(extraction / "cifar-10-batches-py" / "data_batch_1")  # its folder is old, but a file inside is new
+
+    load_cifar10(tmp_path, download=False)
+
+    assert download.read_bytes() == b"half a download"
+    assert (extraction / "cifar-10-batches-py" / "data_batch_1").read_bytes() == b"half a batch"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "cifar-10-python.tar.gz.md5-mismatch",  # a user's archive kept aside
+        ".cifar-10-python.tar.gz.part",  # no random part: not a name tempfile makes
+        ".cifar-10-python.tar.gz.mine.part",
+        ".cifar-10-python.tar.gz.ABCDEFGH.part",  # tempfile uses lower case only
+        ".cifar-10-batches-py.backup",
+        "notes.part",
+        ".other.k3_9zq0a.part",
+    ],
+)
+def test_old_files_with_other_names_are_never_removed(tmp_path, no_network, name):
+    write_folder(tmp_path / "cifar-10-batches-py")
+    path = tmp_path / name
+    path.write_bytes(b"the user's")
+    _age(path, 10 * data.STALE_AFTER_S)
+
+    load_cifar10(tmp_path, download=False)
+
+    assert path.read_bytes() == b"the user's"
+
+
+def test_a_link_named_like_a_leftover_is_not_followed(tmp_path, no_network):
+    write_folder(tmp_path / "cifar-10-batches-py")
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "work.txt").write_text("keep")
+    link = tmp_path / ".cifar-10-batches-py.abcdefgh.part"
+    link.symlink_to(precious, target_is_directory=True)
+    _age(precious, 10 * data.STALE_AFTER_S)
+    _age(link, 10 * data.STALE_AFTER_S)
+
+    load_cifar10(tmp_path, download=False)
+
+    assert (precious / "work.txt").read_text() == "keep" and link.is_symlink()
 
 
 # ---------------------------------------------------------------------------------------------------
