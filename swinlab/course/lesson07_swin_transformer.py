@@ -5,11 +5,13 @@ The course file behind ``notebooks/07_swin_transformer.ipynb``.
 
 from __future__ import annotations
 
+import functools
+
 import ipywidgets as widgets
 import torch
 from matplotlib.figure import Figure
 
-from .checks import ExerciseError, compare, passed
+from .checks import ExerciseError, call, checker, compare_number, passed, refuse_answer_key
 from .draw import bare, grid_lines, new_figure
 from .explorer import Explorer
 
@@ -112,38 +114,146 @@ def information_flow_explorer(grid: int = 16, window_size: int = 4, token: tuple
 # ---- exercise checkers ---------------------------------------------------------------------------
 
 
-def check_block_forward(fn) -> bool:
-    """Lesson 07 exercise: ``fn(block, x)`` is the forward pass of ``block`` (a :class:`swinlab.model.SwinBlock`),
-    ``(B, H, W, C) -> (B, H, W, C)``, written from its parts (``norm1``, ``attn``, ``norm2``, ``mlp``,
-    ``attention_mask``) and the earlier lessons' functions.
+def _count(module: torch.nn.Module | None) -> int:
+    return 0 if module is None else sum(p.numel() for p in module.parameters())
 
-    Checked against ``block(x)`` for a W-MSA block and an SW-MSA block; the hint says which one is wrong.
-    """
+
+def _name_the_difference(name: str, got, expected: int, slips: dict[str, int]) -> None:
+    # A wrong count that is off by exactly one well-known piece gets that piece's name.
+    if isinstance(got, bool) or not isinstance(got, (int, float)) or got == expected:
+        return
+    diff = got - expected
+    for why, amount in slips.items():
+        if amount and diff == amount:
+            raise ExerciseError(f"{name} = {got:,} is {abs(diff):,} too {'many' if diff > 0 else 'few'}: {why}.")
+
+
+@functools.cache
+def _block_count(C: int, heads: int, M: int, ratio: float) -> int:
     from ..model import SwinBlock
 
-    torch.manual_seed(0)
-    for shift in (0, 2):
-        kind = "W-MSA block (shift 0)" if shift == 0 else "SW-MSA block (shift 2)"
-        block = SwinBlock(
-            dim=8, input_resolution=(8, 8), num_heads=2, window_size=4, shift_size=shift, fused=False
-        ).eval()
-        with torch.no_grad():
-            for p in block.parameters():  # move every weight off its initial value so nothing hides
-                p.add_(0.1 * torch.randn_like(p))
-            x = torch.randn(2, 8, 8, 8)
-            got = fn(block, x.clone())
-            expected = block(x)
-        if got is None:
-            raise ExerciseError(f"{kind}: your function returned None: return the (B, H, W, C) output.")
-        hint = (
-            "Check the order: shortcut = x; LN; roll by -s; window_partition; attn(windows, mask); "
-            "window_reverse; roll by +s; x = shortcut + that; then x + mlp(norm2(x))."
+    with torch.device("meta"):  # shapes without memory: counting is instant
+        return _count(SwinBlock(C, (2 * M, 2 * M), heads, window_size=M, mlp_ratio=ratio))
+
+
+@functools.cache
+def _model_counts(C: int, depths: tuple, heads: tuple, M: int, classes: int) -> tuple[int, dict[str, int]]:
+    # The parameters of a 224-pixel, patch-4 SwinTransformer, and the pieces a wrong count typically misses.
+    from ..merging import PatchMerging
+    from ..model import SwinTransformer
+
+    with torch.device("meta"):
+        model = SwinTransformer(
+            img_size=224, patch_size=4, num_classes=classes, embed_dim=C, depths=depths, num_heads=heads, window_size=M
         )
-        if shift:
-            hint = (
-                "The W-MSA block is right, so look at the shift: roll by -s on both H and W before "
-                "partitioning, pass block.attention_mask(H, W, x.device) to attn, and roll back by +s "
-                "after window_reverse."
-            )
-        compare(f"the output of the {kind}", got, expected, hint)
-    return passed("your forward pass equals SwinBlock for both W-MSA and SW-MSA blocks.")
+        last_merge = _count(PatchMerging(C * 2 ** (len(depths) - 1)))
+    merges = [layer.downsample for layer in model.layers if layer.downsample is not None]
+    pieces = {
+        "buffers": sum(b.numel() for n, b in model.named_buffers() if n.endswith("relative_position_index")),
+        "last_merge": last_merge,
+        "merges": sum(_count(m) for m in merges),
+        "merge_outputs": sum(m.reduction.out_features for m in merges),
+        "embed_norm": _count(model.patch_embed.norm),
+        "final_norm": _count(model.norm),
+        "head": _count(model.head),
+    }
+    return _count(model), pieces
+
+
+@checker
+def check_block_params(fn) -> bool:
+    """Lesson 07, exercise 1: ``fn(C, heads, M, mlp_ratio=4.0) -> int``, the learned parameters of one
+    :class:`swinlab.model.SwinBlock`, checked against counting the block's parameters for six configurations.
+
+    Refuses a function that builds the model to count it; names the index buffer counted, the bias table or the
+    biases left out, one table for all heads, the LayerNorms left out and an MLP without its ratio.
+    """
+    from ..model import SwinBlock, SwinStage, SwinTransformer, swin_b, swin_s, swin_t
+
+    refuse_answer_key(fn, SwinBlock, SwinStage, SwinTransformer, swin_t, swin_s, swin_b, name="counting the model")
+    cases = [(96, 3, 7, 4.0), (192, 6, 7, 4.0), (768, 24, 7, 4.0), (128, 4, 7, 4.0), (32, 2, 4, 2.0), (60, 5, 5, 3.0)]
+    for C, heads, M, ratio in cases:
+        name = f"block_params({C}, {heads}, {M}" + (f", mlp_ratio={ratio:g})" if ratio != 4.0 else ")")
+        got = call(fn, C, heads, M, mlp_ratio=ratio, name="block_params")
+        if isinstance(got, torch.Tensor) and got.numel() == 1:
+            got = got.item()
+        expected = _block_count(C, heads, M, ratio)
+        hidden = int(C * ratio)
+        table = (2 * M - 1) ** 2 * heads
+        _name_the_difference(
+            name,
+            got,
+            expected,
+            {
+                "relative_position_index is a buffer (computed, not learned); count only parameters": M**4,
+                "the relative position bias table is learned too, (2M-1)^2 rows, one column per head": -table,
+                "the table has one column per head": -((2 * M - 1) ** 2) * (heads - 1),
+                "qkv, proj, fc1 and fc2 each have a bias": -(3 * C + C + hidden + C),
+                "the two LayerNorms each have a weight and a bias of C": -4 * C,
+                "the MLP's hidden layer has mlp_ratio * C units": -2 * (hidden - C) * C - (hidden - C),
+            },
+        )
+        compare_number(
+            name,
+            got,
+            expected,
+            "Go through one block's tensors (the list in section 3 shows Swin-T's first block).",
+            show_expected=True,
+        )
+    return passed("block_params equals the count of SwinBlock's parameters for six configurations.")
+
+
+@checker
+def check_swin_params(fn) -> bool:
+    """Lesson 07, exercise 2: ``fn(C, depths, heads, M=7, num_classes=1000) -> int``, the learned parameters of a
+    Swin Transformer for 224x224 RGB images with patch size 4, checked against counting
+    :class:`swinlab.model.SwinTransformer` for Swin-T, Swin-S, Swin-B and two other configurations (one with three
+    stages).
+
+    Refuses a function that builds the model; names the buffers counted, patch merging after the last stage or
+    missing, a bias in the merging, and the LayerNorms, the patch embedding's bias or the head left out.
+    """
+    from ..model import SwinBlock, SwinStage, SwinTransformer, swin_b, swin_s, swin_t
+
+    refuse_answer_key(fn, SwinBlock, SwinStage, SwinTransformer, swin_t, swin_s, swin_b, name="counting the model")
+    cases = [
+        ("Swin-T", 96, (2, 2, 6, 2), (3, 6, 12, 24), 7, 1000),
+        ("Swin-S", 96, (2, 2, 18, 2), (3, 6, 12, 24), 7, 1000),
+        ("Swin-B", 128, (2, 2, 18, 2), (4, 8, 16, 32), 7, 1000),
+        ("a small Swin", 64, (1, 1, 3, 1), (2, 4, 8, 16), 7, 10),
+        ("a three-stage Swin", 48, (2, 4, 2), (2, 4, 8), 7, 100),
+    ]
+    for label, C, depths, heads, M, classes in cases:
+        name = f"swin_params({C}, {depths}, {heads}" + (f", num_classes={classes})" if classes != 1000 else ")")
+        got = call(fn, C, depths, heads, M, num_classes=classes, name="swin_params")
+        if isinstance(got, torch.Tensor) and got.numel() == 1:
+            got = got.item()
+        expected, pieces = _model_counts(C, depths, heads, M, classes)
+        _name_the_difference(
+            f"{name} ({label})",
+            got,
+            expected,
+            {
+                "relative_position_index is a buffer in every block (computed, not learned)": pieces["buffers"],
+                "no patch merging follows the last stage": pieces["last_merge"],
+                "patch merging sits after every stage but the last (LayerNorm(4C) and Linear(4C, 2C))": -pieces[
+                    "merges"
+                ],
+                "patch merging's Linear(4C, 2C) has no bias": pieces["merge_outputs"],
+                "a LayerNorm follows the patch embedding": -pieces["embed_norm"],
+                "a LayerNorm of the last stage's channels comes before the head": -pieces["final_norm"],
+                "the patch embedding's convolution has a bias": -C,
+                "the head is a Linear layer with bias, from the last stage's channels to the classes": -pieces["head"],
+            },
+        )
+        compare_number(
+            f"{name} ({label})",
+            got,
+            expected,
+            "Walk through the model: patch embedding, stages (blocks, then merging), final LayerNorm, head.",
+            show_expected=True,
+        )
+    return passed(
+        "swin_params equals the count of SwinTransformer's parameters for Swin-T, Swin-S, Swin-B and two other "
+        "configurations: Swin-S's 49.6 M parameters follow from C, the depths and the heads."
+    )

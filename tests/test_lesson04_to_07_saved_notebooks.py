@@ -1,0 +1,113 @@
+"""Lessons 04-07 as saved: small enough to open anywhere, no machine path in any output, no widget state, every
+exercise saved unfinished (its cell prints what is missing, raising nothing), the exercise's target neither
+imported nor used above it, and no solution anywhere in the notebook, in code, text or output."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+# notebook -> the checkers of its exercises, the swinlab functions the exercises ask the student to write (never
+# imported or used above them), and strings that only a solution would contain
+LESSONS = {
+    "04_relative_position.ipynb": {
+        "checkers": ["check_relative_position_index", "check_rectangular_index"],
+        "targets": ["relative_position_index", "relative_coordinates", "RelativePositionBias"],
+        "solutions": ["2 * Mw - 1", "(2 * M - 1) + dx", "Mw - 1)"],
+    },
+    "05_shifted_windows.ipynb": {
+        "checkers": ["check_shift_mask", "check_masked_pairs"],
+        "targets": ["shift_mask"],
+        "solutions": ["(torch.arange(H) + s) % H", "(M - s) ** 2 + s**2", "M**4 - M**2"],
+    },
+    "06_patch_merging.ipynb": {
+        "checkers": ["check_merge_neighbours", "check_merging_as_conv"],
+        "targets": ["merge_neighbours"],
+        "solutions": ["(pw ph c)", "(dx dy c)", "o c dy dx", "permute(0, 3, 2, 1)"],
+    },
+    "07_swin_transformer.ipynb": {
+        "checkers": ["check_block_params", "check_swin_params"],
+        "targets": [],
+        "solutions": ["12 * C", "(2 * M - 1) ** 2 * heads", "4 * dim * 2 * dim"],
+    },
+}
+
+
+def _notebook(name):
+    return json.loads((NOTEBOOKS / name).read_text(encoding="utf-8"))
+
+
+def _outputs_text(cell):
+    texts = []
+    for out in cell.get("outputs", []):
+        texts.append("".join(out.get("text", "")))
+        for kind, data in out.get("data", {}).items():
+            if kind.startswith("text/"):
+                texts.append("".join(data))
+        texts.append("\n".join(out.get("traceback", [])))
+    return "\n".join(texts)
+
+
+@pytest.mark.parametrize("name", sorted(LESSONS))
+def test_saved_notebook_is_at_most_400_kb_without_widget_state_or_machine_path(name):
+    path = NOTEBOOKS / name
+    assert path.stat().st_size <= 400_000, f"{name} is {path.stat().st_size:,} bytes"
+    notebook = _notebook(name)
+    assert "widgets" not in notebook["metadata"], f"{name} saves widget state (a second copy of its figures)"
+    for cell in notebook["cells"]:
+        text = _outputs_text(cell)
+        for prefix in ("/root/", "/home/", "/work/", "/tmp/", "/Users/", "C:\\", ".cache/"):
+            assert prefix not in text, f"{name}: a machine path in an output: {prefix}"
+        assert not any(out["output_type"] == "error" for out in cell.get("outputs", []))
+
+
+@pytest.mark.parametrize("name", sorted(LESSONS))
+def test_every_exercise_is_saved_unfinished_and_prints_what_is_missing(name):
+    cells = _notebook(name)["cells"]
+    for checker in LESSONS[name]["checkers"]:
+        [cell] = [c for c in cells if c["cell_type"] == "code" and f"{checker}(" in "".join(c["source"])]
+        assert "    ..." in "".join(cell["source"])
+        assert "Not finished yet:" in _outputs_text(cell)
+
+
+@pytest.mark.parametrize("name", sorted(LESSONS))
+def test_no_exercise_target_is_imported_or_used_above_its_exercise(name):
+    cells = _notebook(name)["cells"]
+    first_exercise = min(
+        i
+        for i, c in enumerate(cells)
+        for checker in LESSONS[name]["checkers"]
+        if c["cell_type"] == "code" and f"{checker}(" in "".join(c["source"])
+    )
+    for cell in cells[:first_exercise]:
+        if cell["cell_type"] == "code":
+            source = "".join(cell["source"])
+            for target in LESSONS[name]["targets"]:
+                assert f" {target}" not in source and f"{target}(" not in source, f"{name}: {target} above"
+
+
+@pytest.mark.parametrize("name", sorted(LESSONS))
+def test_no_solution_is_shown_anywhere_in_the_notebook(name):
+    for cell in _notebook(name)["cells"]:
+        shown = "".join(cell["source"]) + _outputs_text(cell)
+        assert "<summary>Solution" not in shown
+        for solution in LESSONS[name]["solutions"]:
+            assert solution not in shown, f"{name} shows {solution!r}"
+
+
+@pytest.mark.parametrize("name", sorted(LESSONS))
+def test_headings_read_nn_dot_title_and_n_dot_section(name):
+    number = name[:2]
+    headings = [
+        line
+        for cell in _notebook(name)["cells"]
+        if cell["cell_type"] == "markdown"
+        for line in "".join(cell["source"]).splitlines()
+        if line.startswith("#")
+    ]
+    assert headings[0].startswith(f"# {number} · ")
+    sections = [h for h in headings if h.startswith("## ")]
+    assert [h.split(" · ")[0] for h in sections] == [f"## {i}" for i in range(1, len(sections) + 1)]
+    assert not any("—" in h for h in headings)
