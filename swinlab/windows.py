@@ -1,8 +1,8 @@
 """Lesson 02: local windows.
 
 The paper: "we propose to compute self-attention within local windows. The windows are arranged
-to evenly partition the image in a non-overlapping manner. Suppose each window contains M x M
-patches." Windows are folded into the batch dimension ("efficient batch computation"), so one
+to evenly partition the image in a non-overlapping manner. Supposing each window contains M x M
+patches, ..." Windows are folded into the batch dimension ("efficient batch computation"), so one
 batched attention call serves every window at once.
 """
 
