@@ -4,6 +4,10 @@ Two successive blocks (the paper's Eq. 3):
     z_hat^l   = W-MSA(LN(z^{l-1})) + z^{l-1}        z^l     = MLP(LN(z_hat^l)) + z_hat^l
     z_hat^l+1 = SW-MSA(LN(z^l)) + z^l               z^{l+1} = MLP(LN(z_hat^{l+1})) + z_hat^{l+1}
 Parameter and buffer names are the official checkpoints' names, so official weights load unchanged.
+
+Two options turn an idea off for lesson 10's ablations (the defaults are the paper's model):
+``shift=False`` makes every block W-MSA, and ``position`` picks the relative position bias (default),
+the official code's absolute position embedding (``ape``), or no position information at all.
 """
 
 from __future__ import annotations
@@ -37,6 +41,10 @@ __all__ = [
     "swin_b",
     "swin_cifar",
     "swin_micro",
+    "POSITIONS",
+    "WindowAttentionNoBias",
+    "allowed_windows",
+    "check_window_fits",
     "load_official",
     "OFFICIAL_URLS",
 ]
@@ -47,6 +55,10 @@ OFFICIAL_URLS = {
     "swin_s": "https://github.com/SwinTransformer/storage/releases/download/v1.0.0/swin_small_patch4_window7_224.pth",
     "swin_b": "https://github.com/SwinTransformer/storage/releases/download/v1.0.0/swin_base_patch4_window7_224.pth",
 }
+
+
+#: The ``position`` options of :class:`SwinTransformer`: the paper's Table 4 variants.
+POSITIONS = ("relative", "absolute", "none")
 
 
 class DropPath(nn.Module):
@@ -83,12 +95,32 @@ class Mlp(nn.Module):
         return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
 
 
+class WindowAttentionNoBias(WindowAttention):
+    """:class:`WindowAttention` with no position information: no ``relative_position_bias_table``, no
+    ``relative_position_index``, ``B = 0``. ``(B*nW, M*M, C) -> (B*nW, M*M, C)``.
+
+    The table is built by the parent and then removed, so building it draws the same random numbers as the
+    default model: with the same seed, every other weight equals the default model's.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        del self.relative_position_bias_table
+        del self.relative_position_index
+
+    def relative_bias(self) -> torch.Tensor:
+        """A zero bias, ``(heads, M², M²)``: adding it changes no logit."""
+        n = self.window_size[0] * self.window_size[1]
+        return self.qkv.weight.new_zeros(self.num_heads, n, n)
+
+
 class SwinBlock(nn.Module):
     """One Swin Transformer block: ``(B, H, W, C) -> (B, H, W, C)``.
 
     ``shift_size = 0`` gives W-MSA, ``shift_size = M // 2`` gives SW-MSA. The window and shift are the
     ones this block really uses on its ``input_resolution`` (a map no larger than the window gets one
-    window and no shift, as in the official model).
+    window and no shift, as in the official model). ``relative_bias=False``: attention without the relative
+    position bias (:class:`WindowAttentionNoBias`).
     """
 
     def __init__(
@@ -104,12 +136,14 @@ class SwinBlock(nn.Module):
         attn_drop: float = 0.0,
         drop_path: float = 0.0,
         fused: bool | None = None,
+        relative_bias: bool = True,
     ) -> None:
         super().__init__()
         self.dim, self.input_resolution = dim, tuple(input_resolution)
         self.window_size, self.shift_size = window_and_shift(self.input_resolution, window_size, shift_size)
         self.norm1 = nn.LayerNorm(dim)
-        self.attn = WindowAttention(dim, self.window_size, num_heads, qkv_bias, attn_drop, drop, fused)
+        attention = WindowAttention if relative_bias else WindowAttentionNoBias
+        self.attn = attention(dim, self.window_size, num_heads, qkv_bias, attn_drop, drop, fused)
         self.drop_path = DropPath(drop_path)
         self.norm2 = nn.LayerNorm(dim)
         self.mlp = Mlp(dim, int(dim * mlp_ratio), drop)
@@ -144,7 +178,8 @@ class SwinBlock(nn.Module):
 class SwinStage(nn.Module):
     """``depth`` blocks alternating W-MSA and SW-MSA, then patch merging (all stages but the last).
 
-    ``(B, H, W, C) -> (B, H/2, W/2, 2C)`` with merging, ``(B, H, W, C)`` without.
+    ``(B, H, W, C) -> (B, H/2, W/2, 2C)`` with merging, ``(B, H, W, C)`` without. ``shift=False``: every
+    block is W-MSA. ``relative_bias=False``: no relative position bias in any block.
     """
 
     def __init__(
@@ -161,6 +196,8 @@ class SwinStage(nn.Module):
         drop_path: Sequence[float] | float = 0.0,
         downsample: bool = False,
         fused: bool | None = None,
+        shift: bool = True,
+        relative_bias: bool = True,
     ) -> None:
         super().__init__()
         drop_path = list(drop_path) if isinstance(drop_path, Sequence) else [drop_path] * depth
@@ -171,13 +208,14 @@ class SwinStage(nn.Module):
                     input_resolution,
                     num_heads,
                     window_size,
-                    0 if i % 2 == 0 else window_size // 2,
+                    window_size // 2 if shift and i % 2 == 1 else 0,
                     mlp_ratio,
                     qkv_bias,
                     drop,
                     attn_drop,
                     drop_path[i],
                     fused,
+                    relative_bias,
                 )
                 for i in range(depth)
             ]
@@ -191,10 +229,26 @@ class SwinStage(nn.Module):
 
 
 class SwinTransformer(nn.Module):
-    """The Swin Transformer for classification: images ``(B, in_chans, H, W) -> logits (B, num_classes)``.
+    """The Swin Transformer for classification: images ``(B, in_chans, img_size, img_size) -> logits
+    (B, num_classes)``.
 
     Patch embedding (+ LayerNorm), stages of Swin blocks with patch merging between them, a final
     LayerNorm, the mean over all tokens and a linear head.
+
+    The image size is fixed when the model is built, as in the official code: each block's window, shift
+    and mask follow from its stage's map size (a map no larger than the window gets one window and no
+    shift). Images of another size are a ``ValueError``: build the model with ``img_size=...`` (e.g.
+    ``swin_micro(img_size=64)``), or resize the images.
+
+    Options for lesson 10 (the defaults are the paper's model, weight for weight):
+
+    - ``shift=False``: every block uses W-MSA (no SW-MSA anywhere).
+    - ``position="relative"``: the relative position bias in every block (the paper's model);
+      ``"absolute"``: no bias tables, and the official code's absolute position embedding
+      (``ape``): a parameter ``absolute_pos_embed`` of shape ``(1, num_patches, embed_dim)``, truncated
+      normal with std .02, added to the patch tokens; ``"none"``: no position information at all.
+      The embedding is initialised last, so that for the same seed every other weight of every variant
+      equals the default model's.
     """
 
     def __init__(
@@ -214,8 +268,14 @@ class SwinTransformer(nn.Module):
         drop_path_rate: float = 0.1,
         patch_norm: bool = True,
         fused: bool | None = None,
+        shift: bool = True,
+        position: str = "relative",
     ) -> None:
         super().__init__()
+        if position not in POSITIONS:
+            raise ValueError(f"position={position!r} is not one of {POSITIONS} (the paper's Table 4 variants)")
+        if not isinstance(shift, bool):
+            raise ValueError(f"shift must be True (SW-MSA in every second block) or False (W-MSA only), got {shift!r}")
         if len(depths) != len(num_heads):
             raise ValueError(f"depths {tuple(depths)} and num_heads {tuple(num_heads)} must have one entry per stage")
         self.config = dict(
@@ -228,18 +288,24 @@ class SwinTransformer(nn.Module):
             num_heads=tuple(num_heads),
             window_size=window_size,
             mlp_ratio=mlp_ratio,
+            shift=shift,
+            position=position,
         )
         self.num_classes, self.num_layers = num_classes, len(depths)
         self.num_features = embed_dim * 2 ** (self.num_layers - 1)
         self.patch_embed = PatchEmbed(patch_size, in_chans, embed_dim, norm=patch_norm)
-        self.pos_drop = nn.Dropout(drop_rate)
         grid = (img_size // patch_size, img_size // patch_size)
-        if grid[0] % 2 ** (self.num_layers - 1):
+        self.grid = grid
+        if position == "absolute":  # the official code's ape, under its name, registered where it has it
+            self.absolute_pos_embed = nn.Parameter(torch.zeros(1, grid[0] * grid[1], embed_dim))
+        self.pos_drop = nn.Dropout(drop_rate)
+        if img_size % patch_size or grid[0] % 2 ** (self.num_layers - 1):
             raise ValueError(
                 f"img_size={img_size} with patch_size={patch_size} gives a {grid[0]}x{grid[1]} grid that "
                 f"cannot be halved {self.num_layers - 1} times: use img_size divisible by "
                 f"{patch_size * 2 ** (self.num_layers - 1)}"
             )
+        check_window_fits(grid[0], self.num_layers, window_size)
         dpr = torch.linspace(0, drop_path_rate, sum(depths), device="cpu").tolist()  # stochastic depth grows with depth
         self.layers = nn.ModuleList()
         for i, (depth, heads) in enumerate(zip(depths, num_heads, strict=True)):
@@ -258,15 +324,38 @@ class SwinTransformer(nn.Module):
                     dpr[sum(depths[:i]) : sum(depths[: i + 1])],
                     downsample=i < self.num_layers - 1,
                     fused=fused,
+                    shift=shift,
+                    relative_bias=position == "relative",
                 )
             )
         self.norm = nn.LayerNorm(self.num_features)
         self.head = nn.Linear(self.num_features, num_classes) if num_classes > 0 else nn.Identity()
         self.apply(_init_weights)
+        if position == "absolute":
+            nn.init.trunc_normal_(self.absolute_pos_embed, std=0.02)  # last: the other weights stay the default's
 
     def forward_features(self, images: torch.Tensor) -> torch.Tensor:
-        """``(B, in_chans, H, W) -> (B, H/(P*2^(S-1)), W/(P*2^(S-1)), num_features)``, after the final norm."""
-        x = self.pos_drop(self.patch_embed(images))  # B, H/P, W/P, C
+        """``(B, in_chans, H, W) -> (B, H/(P*2^(S-1)), W/(P*2^(S-1)), num_features)``, after the final norm.
+
+        ``H = W = img_size``, the size the model was built for; another size is a ``ValueError``.
+        """
+        size = self.config["img_size"]
+        if images.dim() != 4 or tuple(images.shape[-2:]) != (size, size):
+            shape = tuple(images.shape)
+            fix = (
+                f"build the model for them with img_size={shape[-1]} (e.g. swin_micro(img_size={shape[-1]})), "
+                f"or resize them to {size}x{size}"
+                if images.dim() == 4 and shape[-1] == shape[-2]
+                else f"pass images of shape (B, {self.config['in_chans']}, {size}, {size})"
+            )
+            raise ValueError(
+                f"this model was built for {size}x{size} images (its windows, shifts and masks are fixed for "
+                f"that size), got images of shape {shape}: {fix}"
+            )
+        x = self.patch_embed(images)  # B, H/P, W/P, C
+        if hasattr(self, "absolute_pos_embed"):
+            x = x + self.absolute_pos_embed.view(1, *self.grid, -1)  # the (1, h*w, C) embedding, row by row
+        x = self.pos_drop(x)
         for layer in self.layers:
             x = layer(x)
         return self.norm(x)
@@ -280,18 +369,61 @@ class SwinTransformer(nn.Module):
         return [layer.blocks[0].window_size for layer in self.layers]
 
     def macs(self, img_size: int | None = None) -> dict[str, int]:
-        """Multiply-accumulates of one forward pass, per part and ``total`` (see ``complexity.swin_macs``)."""
+        """Multiply-accumulates of one forward pass, per part and ``total`` (see ``complexity.swin_macs``).
+
+        ``img_size``: the count for this architecture built for that size (each stage's window follows from
+        its map size, as when building); default: the size this model was built for.
+        """
         c = self.config
+        size = c["img_size"] if img_size is None else img_size
+        if size == c["img_size"]:
+            windows = self.stage_windows()
+        else:
+            grid = size // c["patch_size"]
+            if size % c["patch_size"] or grid % 2 ** (self.num_layers - 1):
+                raise ValueError(
+                    f"img_size={size} with patch_size={c['patch_size']} gives no grid that can be halved "
+                    f"{self.num_layers - 1} times: use img_size divisible by "
+                    f"{c['patch_size'] * 2 ** (self.num_layers - 1)}"
+                )
+            windows = [window_and_shift((grid >> i, grid >> i), c["window_size"], 0)[0] for i in range(self.num_layers)]
         return swin_macs(
-            img_size or c["img_size"],
+            size,
             c["patch_size"],
             c["in_chans"],
             c["embed_dim"],
             c["depths"],
-            self.stage_windows(),
+            windows,
             c["mlp_ratio"],
             c["num_classes"],
         )
+
+    def no_weight_decay(self) -> set[str]:
+        """Parameter names that the official recipe excludes from weight decay (position tables)."""
+        return {
+            n for n, _ in self.named_parameters() if n.endswith(("absolute_pos_embed", "relative_position_bias_table"))
+        }
+
+
+def check_window_fits(grid: int, num_stages: int, window_size: int) -> None:
+    """Refuse a window that does not tile every stage's map: the maps are ``grid, grid/2, ...``; a map no
+    larger than the window is one window (the official rule), a larger one must be a multiple of ``M``.
+    """
+    sizes = [grid >> i for i in range(num_stages)]
+    bad = [(i + 1, r) for i, r in enumerate(sizes) if r > window_size and r % window_size]
+    if bad:
+        ok = allowed_windows(grid, num_stages)
+        stage, r = bad[0]
+        raise ValueError(
+            f"window_size={window_size} does not tile stage {stage}'s {r}x{r} map (maps {sizes}): "
+            f"pick M in {ok} (a map no larger than M becomes one window)"
+        )
+
+
+def allowed_windows(grid: int, num_stages: int) -> list[int]:
+    """The windows ``M`` that tile every stage of a model whose first map is ``grid x grid`` (``M <= grid``)."""
+    sizes = [grid >> i for i in range(num_stages)]
+    return [m for m in range(1, grid + 1) if all(r <= m or r % m == 0 for r in sizes)]
 
 
 def _init_weights(m: nn.Module) -> None:

@@ -378,3 +378,160 @@ def test_load_official_never_caches_a_download_that_is_not_a_checkpoint(tmp_path
     with pytest.raises(ValueError, match=r"downloaded from .*swin_tiny.* is a text file.*Nothing was cached"):
         load_official(build_on_meta(swin_t), OFFICIAL_URLS["swin_t"])
     assert list((tmp_path / "checkpoints").iterdir()) == []  # neither the page nor a temporary file is kept
+
+
+# ---------------------------------------------------------------------------------------------
+# Images of another size (the size is fixed at build time)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_images_of_another_size_are_refused_naming_the_built_size_and_the_fix():
+    model = swin_micro()
+    with pytest.raises(ValueError, match=r"built for 32x32 images.*img_size=64.*or resize them to 32x32"):
+        model(torch.randn(1, 3, 64, 64))
+    with pytest.raises(ValueError, match=r"built for 32x32.*\(B, 3, 32, 32\)"):
+        model(torch.randn(1, 3, 32, 48))
+
+
+def test_a_model_built_for_larger_images_keeps_the_shift_its_maps_allow():
+    # 64 pixels, patch 2: maps 32, 16, 8 > M=4, so every stage alternates W-MSA and SW-MSA (at 32 pixels the
+    # last map is 4x4 = one window, no shift).
+    big = swin_micro(img_size=64)
+    assert [[b.shift_size for b in layer.blocks] for layer in big.layers] == [[0, 2], [0, 2], [0, 2]]
+    assert [[b.shift_size for b in layer.blocks] for layer in swin_micro().layers] == [[0, 2], [0, 2], [0, 0]]
+    with torch.no_grad():
+        assert big(torch.randn(1, 3, 64, 64)).shape == (1, 10)
+
+
+@pytest.mark.parametrize("size", [16, 64])
+def test_macs_for_another_size_equal_the_macs_of_the_model_built_for_it(size):
+    model = swin_micro(fused=False).eval()
+    other = swin_micro(img_size=size, fused=False).eval()
+    assert model.macs(size) == other.macs()
+    assert 2 * model.macs(size)["total"] == count_flops(other, torch.randn(1, 3, size, size))
+    with pytest.raises(ValueError, match="divisible by 8"):
+        model.macs(36)
+
+
+# ---------------------------------------------------------------------------------------------
+# Lesson 10's options: shift, position, window
+# ---------------------------------------------------------------------------------------------
+
+
+def seeded(factory, seed=0, **kwargs) -> SwinTransformer:
+    torch.manual_seed(seed)
+    return factory(**kwargs).eval()
+
+
+def bias_table_sizes(model: SwinTransformer) -> int:
+    """The number of relative-bias entries by the formula: each block has (2M-1)^2 x heads."""
+    return sum(
+        (2 * block.window_size - 1) ** 2 * block.attn.num_heads for layer in model.layers for block in layer.blocks
+    )
+
+
+def assert_same_state(a: dict, b: dict) -> None:
+    assert list(a) == list(b)
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+@pytest.mark.parametrize("factory", [swin_micro, swin_cifar])
+def test_the_default_options_are_the_model_built_without_them_bit_for_bit(factory):
+    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    plain = seeded(factory)
+    explicit = seeded(factory, shift=True, position="relative", window_size=4)
+    assert_same_state(plain.state_dict(), explicit.state_dict())
+    with torch.no_grad():
+        assert torch.equal(plain(x), explicit(x))
+
+
+def test_shift_false_makes_every_block_w_msa_with_the_same_weights():
+    default, unshifted = seeded(swin_micro), seeded(swin_micro, shift=False)
+    assert [b.shift_size for layer in unshifted.layers for b in layer.blocks] == [0] * 6
+    assert all(b.attention_mask(*b.input_resolution, torch.device("cpu")) is None for b in unshifted.layers[0].blocks)
+    assert_same_state(default.state_dict(), unshifted.state_dict())  # a shift has no weights
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert not torch.allclose(default(x), unshifted(x))  # ... but it changes the function
+        for layer in default.layers:  # the same model with every shift set to 0 by hand computes the same
+            for block in layer.blocks:
+                block.shift_size = 0
+                block._masks.clear()  # the masks built for the shift
+        assert torch.equal(default(x), unshifted(x))
+
+
+def test_position_none_has_no_bias_table_and_equals_the_relative_model_with_zero_tables():
+    relative, none = seeded(swin_micro), seeded(swin_micro, position="none")
+    assert not [k for k in none.state_dict() if "relative_position" in k or "absolute_pos" in k]
+    rel_state = relative.state_dict()
+    expected = {k: v for k, v in rel_state.items() if "relative_position" not in k}
+    assert_same_state(expected, none.state_dict())  # every other weight equals the default's (same seed)
+    n_rel = sum(p.numel() for p in relative.parameters())
+    assert sum(p.numel() for p in none.parameters()) == n_rel - bias_table_sizes(relative)
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        for name, p in relative.named_parameters():
+            if name.endswith("relative_position_bias_table"):
+                p.zero_()
+        assert torch.equal(none(x), relative(x))
+
+
+def test_position_absolute_is_the_official_ape_added_to_the_patch_tokens_row_by_row():
+    relative, absolute = seeded(swin_micro), seeded(swin_micro, position="absolute")
+    none = seeded(swin_micro, position="none")
+    state = absolute.state_dict()
+    grid, C = 32 // 2, 32
+    assert "absolute_pos_embed" in dict(absolute.named_parameters(recurse=False))  # the official name, on the model
+    assert state["absolute_pos_embed"].shape == (1, grid * grid, C)  # (1, num_patches, embed_dim)
+    assert not [k for k in state if "relative_position" in k]
+    n_rel = sum(p.numel() for p in relative.parameters())
+    assert sum(p.numel() for p in absolute.parameters()) == n_rel - bias_table_sizes(relative) + grid * grid * C
+    assert abs(state["absolute_pos_embed"].std().item() - 0.02) < 0.002  # trunc_normal(std=.02), 8,192 values
+    assert_same_state({k: v for k, v in state.items() if k != "absolute_pos_embed"}, none.state_dict())
+    seen = {}
+    absolute.pos_drop.register_forward_hook(lambda m, inp, out: seen.update(x=inp[0]))
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        absolute(x)
+        tokens = absolute.patch_embed(x)  # B, 16, 16, C
+        ape = state["absolute_pos_embed"][0]  # 256, C: token i sits at row i // 16, column i % 16
+        for i in (0, 1, 17, 255):
+            torch.testing.assert_close(seen["x"][:, i // grid, i % grid], tokens[:, i // grid, i % grid] + ape[i])
+        absolute.absolute_pos_embed.zero_()
+        assert torch.equal(absolute(x), none(x))
+
+
+def test_unknown_position_and_non_bool_shift_are_refused():
+    with pytest.raises(ValueError, match="relative.*absolute.*none"):
+        swin_micro(position="learned")
+    with pytest.raises(ValueError, match="shift must be True"):
+        swin_micro(shift=2)
+
+
+@pytest.mark.parametrize(
+    "M, windows, shifts",
+    [
+        (2, [2, 2, 2], [[0, 1], [0, 1], [0, 1]]),
+        (4, [4, 4, 4], [[0, 2], [0, 2], [0, 0]]),  # 4x4 last map: one window, no shift
+        (8, [8, 8, 4], [[0, 4], [0, 0], [0, 0]]),  # 16x16 map: 2x2 windows; 8x8 and 4x4: one window each
+    ],
+)
+def test_window_sizes_of_the_32_pixel_model_and_the_windows_each_stage_uses(M, windows, shifts):
+    model = seeded(swin_micro, window_size=M)
+    assert model.stage_windows() == windows
+    assert [[b.shift_size for b in layer.blocks] for layer in model.layers] == shifts
+    default = seeded(swin_micro)
+    n = sum(p.numel() for p in model.parameters())
+    assert n == sum(p.numel() for p in default.parameters()) - bias_table_sizes(default) + bias_table_sizes(model)
+    with torch.no_grad():
+        assert model(torch.randn(1, 3, 32, 32)).shape == (1, 10)
+
+
+def test_a_window_that_does_not_tile_a_stage_is_refused_naming_the_windows_that_do():
+    from swinlab.model import allowed_windows
+
+    assert allowed_windows(16, 3) == [1, 2, 4, 8, 16]  # maps 16, 8, 4
+    assert allowed_windows(56, 4) == [1, 7, 14, 28, 56]  # Swin-T: maps 56, 28, 14, 7
+    with pytest.raises(ValueError, match=r"window_size=3 does not tile stage 1's 16x16 map.*\[1, 2, 4, 8, 16\]"):
+        swin_micro(window_size=3)
