@@ -535,3 +535,10 @@ def test_a_window_that_does_not_tile_a_stage_is_refused_naming_the_windows_that_
     assert allowed_windows(56, 4) == [1, 7, 14, 28, 56]  # Swin-T: maps 56, 28, 14, 7
     with pytest.raises(ValueError, match=r"window_size=3 does not tile stage 1's 16x16 map.*\[1, 2, 4, 8, 16\]"):
         swin_micro(window_size=3)
+
+
+def test_no_weight_decay_names_the_position_tables_of_each_variant():
+    assert swin_micro(position="absolute").no_weight_decay() == {"absolute_pos_embed"}
+    assert swin_micro(position="none").no_weight_decay() == set()
+    names = swin_micro().no_weight_decay()
+    assert len(names) == 6 and all(n.endswith("attn.relative_position_bias_table") for n in names)
