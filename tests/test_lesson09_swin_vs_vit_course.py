@@ -1,4 +1,4 @@
-"""Lesson 09: the Swin-vs-ViT figures, the cost explorer (moved from Python) and the exercise checker."""
+"""Lesson 09: the Swin-vs-ViT figures, the cost explorer and the exercise checkers."""
 
 from __future__ import annotations
 
@@ -7,19 +7,25 @@ import matplotlib
 matplotlib.use("Agg")
 
 import pytest  # noqa: E402
+from solutions.lesson09_swin_vs_vit import my_memory_takeover, my_takeover  # noqa: E402
 
 from swinlab.complexity import swin_macs, vit_macs  # noqa: E402
-from swinlab.course.checks import ExerciseError
-from swinlab.course.lesson09_swin_vs_vit import (
-    budget_race_figure,
+from swinlab.course.checks import ExerciseError  # noqa: E402
+from swinlab.course.lesson09_swin_vs_vit import (  # noqa: E402
+    check_memory_takeover,
     check_quadratic_takeover,
+    memory_figure,
+    memory_takeover_tokens,
     model_cost_curves,
     model_cost_explorer,
+    op_breakdown_figure,
+    paper_throughput_figure,
     quadratic_takeover_tokens,
+    race_figure,
     swin_vs_vit_figure,
 )
 from swinlab.model import swin_cifar  # noqa: E402
-from swinlab.vit import vit_cifar  # noqa: E402
+from swinlab.vit import OP_KINDS, block_activation_floats, vit_cifar, vit_cifar_lite  # noqa: E402
 
 
 def test_cost_curves_state_matches_the_models_at_32_pixels():
@@ -69,14 +75,74 @@ def test_swin_vs_vit_figure_draws_three_panels_with_the_slopes():
     assert any("from 64 px" in t.get_text() for t in fig.axes[0].texts)
 
 
-def test_budget_race_figure_reports_best_accuracy_and_epochs():
-    hist = [
-        {"elapsed_s": 30.0, "test_acc": 0.2, "images_per_s": 100.0},
-        {"elapsed_s": 60.0, "test_acc": 0.3, "images_per_s": 120.0},
+def _paper_rows(speeds):
+    paper = {"Swin-T": (4.5, 755.2, 81.3), "DeiT-S": (4.6, 940.4, 79.8)}
+    return [
+        {
+            "model": name,
+            "gmacs": paper[name][0],
+            "images_per_s": speed,
+            "paper_gflops": paper[name][0],
+            "paper_images_per_s": paper[name][1],
+            "paper_top1": paper[name][2],
+        }
+        for name, speed in speeds.items()
     ]
-    fig = budget_race_figure({"ViT": hist[:1], "Swin": hist})
+
+
+def test_paper_throughput_figure_shows_the_ratios_here_in_the_paper_and_on_the_gpu():
+    rows = _paper_rows({"Swin-T": 2.0, "DeiT-S": 4.0})
+    fig = paper_throughput_figure(rows, device="cpu")
+    labels = [t.get_text() for t in fig.axes[0].texts]
+    assert "0.80" in labels and "0.50" in labels  # 755.2 / 940.4 in the paper, 2 / 4 here
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["paper, V100", "cpu"]
+    fig = paper_throughput_figure(rows, gpu_rows=_paper_rows({"Swin-T": 700.0, "DeiT-S": 1000.0}))
+    assert "GPU run" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "0.70" in [t.get_text() for t in fig.axes[0].texts]
+
+
+def test_op_breakdown_figure_stacks_the_shares_and_names_the_time():
+    shares = {kind: 1 / 3 for kind in [*OP_KINDS, "elementwise and other (not counted)"]}
+    fig = op_breakdown_figure({"Swin": {**shares, "ms_per_forward": 7.0}, "ViT": {**shares, "ms_per_forward": 3.0}})
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert "7.0 ms" in texts and "3.0 ms" in texts and texts.count("33%") == 6
+
+
+def test_memory_figure_draws_formula_lines_and_measured_points():
+    rows = [
+        {"model": m, "tokens": t, "measured_bytes": b, "formula_bytes": b, "cuda_peak_bytes": None, "batch_size": 2}
+        for m in ("ViT (explicit attention)", "Swin")
+        for t, b in ((256, 2**20), (1024, 2**22))
+    ]
+    fig = memory_figure(rows)
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert labels == ["ViT: best 20.0% (1 epochs)", "Swin: best 30.0% (2 epochs)"]
+    assert "ViT (explicit attention): formula" in labels and "Swin: formula" in labels
+
+
+def _race():
+    hist = [{"epoch": 1, "val_acc": 0.2}, {"epoch": 2, "val_acc": 0.3}]
+    runs = [
+        {"arm": arm, "seed": s, "test": {"acc": acc + 0.01 * s}, "history": hist}
+        for arm, acc in (("swin_micro", 0.4), ("vit_micro", 0.3))
+        for s in range(3)
+    ]
+    return {
+        "arms": {"swin_micro": {}, "vit_micro": {}},
+        "runs": runs,
+        "data": {"test_images": 10_000, "val_size": 1_000},
+        "throughput": {"swin_micro": {"images_per_s": 400.0}, "vit_micro": {"images_per_s": 100.0}},
+        "plan": {"steps_per_epoch": 10, "train_subset": 1280, "epochs": {"swin_micro": 20, "vit_micro": 5}},
+        "batch_size": 128,
+        "budget_s": 64.0,
+    }
+
+
+def test_race_figure_gives_each_contender_its_mean_and_std():
+    fig = race_figure(_race())
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert texts == ["41.0 ± 1.0", "31.0 ± 1.0"]
+    assert [t.get_text() for t in fig.axes[2].texts] == ["400 img/s", "100 img/s"]
+    assert fig.axes[1].get_title() == "same budget: 1.1 minutes each"
 
 
 def test_quadratic_takeover_is_two_c_plus_the_mlp_width():
@@ -84,10 +150,60 @@ def test_quadratic_takeover_is_two_c_plus_the_mlp_width():
     assert quadratic_takeover_tokens(96, 4.0) == 576
 
 
-def test_quadratic_takeover_checker_accepts_the_formula_and_explains_mistakes(capsys):
-    assert check_quadratic_takeover(lambda C, r: 2 * C + int(C * r))
+def test_memory_takeover_is_where_the_attention_weights_outweigh_the_rest_of_a_block():
+    C, hidden, heads = 128, 256, 4  # vit_cifar_lite
+    assert (vit_cifar_lite().config["embed_dim"], vit_cifar_lite().config["num_heads"]) == (C, heads)
+
+    def weights_and_rest(n):
+        fused = block_activation_floats(n, C, hidden, heads, "fused")  # the rest + heads·n (log-sum-exp)
+        weights = block_activation_floats(n, C, hidden, heads, "explicit") - fused + heads * n
+        return weights, fused - heads * n
+
+    n = memory_takeover_tokens(C, 2.0, heads)
+    assert n == 385
+    w, rest = weights_and_rest(n)
+    assert w == heads * n * n and w >= rest
+    w, rest = weights_and_rest(n - 1)
+    assert w < rest
+
+
+def test_takeover_checker_accepts_the_solution_and_refuses_the_answer_key(capsys):
+    assert check_quadratic_takeover(my_takeover)
     assert "Correct" in capsys.readouterr().out
-    with pytest.raises(ExerciseError, match="returned None"):
-        check_quadratic_takeover(lambda C, r: None)
-    with pytest.raises(ExerciseError, match=r"fn\(256, 2.0\) = 512, expected 1024"):
-        check_quadratic_takeover(lambda C, r: int(C * r))  # forgot the projections
+    with pytest.raises(ExerciseError, match="answer key"):
+        check_quadratic_takeover(quadratic_takeover_tokens)
+    with pytest.raises(ExerciseError, match="answer key"):
+        check_quadratic_takeover(lambda C, r: quadratic_takeover_tokens(C, r))
+
+
+def test_takeover_checker_names_mistakes_without_the_answer(capsys):
+    assert check_quadratic_takeover(lambda C, r: ...) is False
+    assert "Not finished yet" in capsys.readouterr().out
+    with pytest.raises(ExerciseError, match="projections") as err:
+        check_quadratic_takeover(lambda C, r: int(C * r))
+    assert "1024" not in str(err.value)
+    with pytest.raises(ExerciseError, match="MLP"):
+        check_quadratic_takeover(lambda C, r: 2 * C)
+    with pytest.raises(ExerciseError, match="2n²C, not n²C"):
+        check_quadratic_takeover(lambda C, r: 4 * C + 2 * int(C * r))
+    with pytest.raises(ExerciseError, match="whole number"):
+        check_quadratic_takeover(lambda C, r: 2 * C + C * r + 0.5)
+
+
+def test_memory_checker_accepts_the_solution_and_refuses_the_answer_key(capsys):
+    assert check_memory_takeover(my_memory_takeover)
+    assert "Correct" in capsys.readouterr().out
+    with pytest.raises(ExerciseError, match="answer key"):
+        check_memory_takeover(memory_takeover_tokens)
+
+
+def test_memory_checker_names_mistakes_without_the_answer(capsys):
+    assert check_memory_takeover(lambda C, r, h: ...) is False
+    assert "Not finished yet" in capsys.readouterr().out
+    with pytest.raises(ExerciseError, match="MAC crossover") as err:
+        check_memory_takeover(lambda C, r, h: 2 * C + int(C * r))
+    assert "385" not in str(err.value)
+    with pytest.raises(ExerciseError, match="statistics"):
+        check_memory_takeover(lambda C, r, h: -(-(8 * C + 2 * int(C * r)) // h))
+    with pytest.raises(ExerciseError, match="per head"):
+        check_memory_takeover(lambda C, r, h: 8 * C + 2 * int(C * r) + 4)

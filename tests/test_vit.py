@@ -1,7 +1,9 @@
-"""Lesson 09: the ViT baseline (shapes, parameters, FLOPs against the counter, gradients) and the benchmark."""
+"""Lesson 09: the ViT baseline (shapes, parameters, FLOPs against the counter, gradients), the paper's models
+and their throughput, and the activation memory counted against its formula."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -12,16 +14,33 @@ from swinlab.complexity import count_flops, vit_macs
 from swinlab.model import swin_cifar, swin_micro
 from swinlab.vit import (
     MODEL_PAIRS,
+    OP_KINDS,
+    PAPER_TABLE1,
+    SAME_NETWORK,
     ViT,
+    activation_bytes_formula,
+    block_activation_floats,
     compare_inference,
     count_parameters,
     crossover,
+    cuda_peak_training_bytes,
+    deit_b,
+    deit_s,
     global_attention,
+    measure_throughput,
+    memory_vs_resolution,
+    op_time_breakdown,
+    paper_models,
+    paper_throughput,
+    saved_activation_bytes,
+    throughput_ratios,
     time_forward,
+    vit_b16,
     vit_cifar,
     vit_cifar_lite,
     vit_micro,
 )
+from swinlab.vit import main as vit_main
 
 
 def tiny_vit(**kwargs) -> ViT:
@@ -216,3 +235,203 @@ def test_time_forward_repeats_fast_calls_until_min_seconds():
     calls = []
     time_forward(lambda images: calls.append(1), torch.zeros(1), repeats=2, warmup=1, min_seconds=0.02)
     assert len(calls) > 3  # more than warmup + repeats
+
+
+# ---- [CLS] or average pooling ----------------------------------------------------------------
+
+
+def test_mean_pooling_has_no_cls_token_and_reads_the_average_of_the_tokens():
+    torch.manual_seed(0)
+    model = tiny_vit(pool="mean").eval()
+    assert model.cls_token is None and model.pos_embed.shape == (1, 16, 32)
+    images = torch.randn(2, 3, 16, 16)
+    tokens = model.forward_features(images)
+    assert tokens.shape == (2, 16, 32)
+    torch.testing.assert_close(model(images), model.head(tokens.mean(dim=1)))
+    assert count_parameters(tiny_vit()) - count_parameters(model) == 32 + 32  # the [CLS] token and its position
+    assert model.macs()["total"] == vit_macs(16, 4, 3, 32, 2, 2.0, 5, cls_token=False)["total"]
+
+
+def test_unknown_pooling_is_a_value_error():
+    with pytest.raises(ValueError, match="pool='max'"):
+        tiny_vit(pool="max")
+
+
+# ---- the paper's models (Table 1) ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(PAPER_TABLE1))
+def test_paper_models_have_the_papers_parameters_and_cost(name):
+    entry = paper_models()[name]
+    with torch.device("meta"):  # shapes only: no memory, no time
+        model = entry["build"]()
+    params_m = count_parameters(model) / 1e6
+    assert abs(params_m - entry["paper_params_m"]) < 1.0  # the paper rounds (Swin) or truncates (DeiT-B: 86.6)
+    gmacs = model.macs()["total"] / 1e9
+    assert abs(gmacs - entry["paper_gflops"]) / entry["paper_gflops"] < 0.02
+    assert model.config["img_size"] == entry["img_size"]
+
+
+def test_deit_s_and_deit_b_have_deits_sizes():
+    with torch.device("meta"):
+        assert round(count_parameters(deit_s()) / 1e6) == 22
+        assert abs(count_parameters(deit_b()) / 1e6 - 86) < 1
+
+
+def test_vit_b16_is_the_same_network_as_deit_b():
+    with torch.device("meta"):
+        a, b = vit_b16(img_size=384).state_dict(), deit_b(img_size=384).state_dict()
+    assert {k: v.shape for k, v in a.items()} == {k: v.shape for k, v in b.items()}
+    assert SAME_NETWORK == {"ViT-B/16/384": "DeiT-B/384"}
+
+
+def test_swin_b_at_384_uses_window_12():
+    with torch.device("meta"):
+        model = paper_models()["Swin-B/384"]["build"]()
+    assert model.stage_windows() == [12, 12, 12, 12]
+
+
+class _Sleeper(nn.Module):
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds, self.calls = seconds, 0
+        self.w = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x):
+        self.calls += 1
+        time.sleep(self.seconds)
+        return x.mean(dim=(1, 2, 3))
+
+    def macs(self):
+        return {"total": 10**9}
+
+
+def test_measure_throughput_is_images_over_the_fastest_batch():
+    model = _Sleeper(0.02)
+    speed = measure_throughput(model, 8, batch_size=4, steps=3, warmup=1)
+    assert model.calls == 4  # 1 warm-up + 3 timed
+    assert speed["batch_size"] == 4 and speed["seconds_per_batch"] >= 0.02
+    assert speed["images_per_s"] == pytest.approx(4 / speed["seconds_per_batch"])
+    assert speed["images_per_s"] <= 4 / 0.02 and speed["median_images_per_s"] <= speed["images_per_s"]
+    with pytest.raises(ValueError, match="steps=0"):
+        measure_throughput(model, 8, steps=0)
+
+
+def test_paper_throughput_measures_each_network_once_and_compares_ratios(monkeypatch):
+    sleepers = {"Swin-T": _Sleeper(0.02), "DeiT-B/384": _Sleeper(0.01)}
+    table = {
+        "Swin-T": (lambda: sleepers["Swin-T"], 8, 28, 4.5, 755.2, 81.3),
+        "DeiT-B/384": (lambda: sleepers["DeiT-B/384"], 8, 86, 55.4, 85.9, 83.1),
+        "ViT-B/16/384": (lambda: sleepers["DeiT-B/384"], 8, 86, 55.4, 85.9, 77.9),
+        "Swin-B/384": (lambda: _Sleeper(0.01), 8, 88, 47.0, 84.7, 84.5),
+    }
+    monkeypatch.setattr("swinlab.vit.PAPER_TABLE1", table)
+    rows = paper_throughput(["Swin-T", "DeiT-B/384", "ViT-B/16/384", "Swin-B/384"], batch_size=2, steps=2, warmup=0)
+    assert [r["model"] for r in rows] == ["Swin-T", "DeiT-B/384", "ViT-B/16/384", "Swin-B/384"]
+    assert sleepers["DeiT-B/384"].calls == 2  # ViT-B/16/384 is the same network: measured once
+    assert rows[2]["same_as"] == "DeiT-B/384" and rows[2]["images_per_s"] == rows[1]["images_per_s"]
+    assert rows[0]["images_per_s"] < rows[1]["images_per_s"]  # 20 ms against 10 ms per batch
+    ratios = throughput_ratios(rows)
+    assert [(r["a"], r["b"]) for r in ratios] == [("Swin-B/384", "DeiT-B/384"), ("Swin-B/384", "ViT-B/16/384")]
+    assert ratios[0]["paper_ratio"] == pytest.approx(84.7 / 85.9)
+    assert ratios[1]["top1_gain"] == pytest.approx(84.5 - 77.9)
+    with pytest.raises(ValueError, match="unknown models"):
+        paper_throughput(["ResNet-50"])
+
+
+def test_throughput_command_writes_json(tmp_path, monkeypatch):
+    table = {
+        "Swin-T": (lambda: _Sleeper(0.0), 8, 28, 4.5, 755.2, 81.3),
+        "DeiT-S": (lambda: _Sleeper(0.0), 8, 22, 4.6, 940.4, 79.8),
+    }
+    monkeypatch.setattr("swinlab.vit.PAPER_TABLE1", table)
+    out = tmp_path / "t.json"
+    assert vit_main(["throughput", "--out", str(out), "--batch-size", "2", "--steps", "1", "--warmup", "0"]) == 0
+    record = json.loads(out.read_text())
+    assert record["batch_size"] == 2 and [r["model"] for r in record["rows"]] == ["Swin-T", "DeiT-S"]
+    assert record["ratios"][0]["paper_ratio"] == pytest.approx(755.2 / 940.4)
+    with pytest.raises(SystemExit):
+        vit_main(["throughput", "--out", str(tmp_path), "--batch-size", "2"])  # a folder
+    with pytest.raises(SystemExit):
+        vit_main(["throughput", "--out", str(out), "--batch-size", "0"])
+
+
+# ---- where the time goes ----------------------------------------------------------------------
+
+
+def test_op_time_breakdown_shares_sum_to_one_and_see_the_matrix_multiplies():
+    torch.manual_seed(0)
+    shares = op_time_breakdown(tiny_vit(fused=False), torch.randn(2, 3, 16, 16), repeats=1)
+    kinds = [*OP_KINDS, "elementwise and other (not counted)"]
+    assert sum(shares[k] for k in kinds) == pytest.approx(1.0)
+    assert shares["matrix multiplies (counted)"] > 0 and shares["ms_per_forward"] > 0
+    assert all(op.startswith("aten::") for ops in OP_KINDS.values() for op in ops)
+
+
+# ---- memory: what autograd keeps for the backward pass -------------------------------------------
+
+
+def test_saved_activation_bytes_leaves_out_parameters_and_counts_each_storage_once():
+    lin = nn.Linear(8, 4)
+    x = torch.randn(3, 8)
+    # Linear keeps its input for the weight's gradient; the weight itself is a parameter
+    assert saved_activation_bytes(lin, x.view(3, 1, 8).view(3, 8)) == {"bytes": 3 * 8 * 4, "tensors": 1}
+
+
+def tiny_swin(**kwargs):
+    from swinlab.model import SwinTransformer
+
+    return SwinTransformer(
+        **{
+            "img_size": 32,
+            "patch_size": 2,
+            "num_classes": 10,
+            "embed_dim": 16,
+            "depths": (2, 2),
+            "num_heads": (2, 4),
+            "window_size": 4,
+            "mlp_ratio": 2.0,
+            "drop_path_rate": 0.0,
+            **kwargs,
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: tiny_vit(fused=False),
+        lambda: tiny_vit(fused=True),
+        lambda: tiny_vit(fused=False, pool="mean"),
+        tiny_swin,
+        lambda: tiny_swin(img_size=64),
+    ],
+    ids=["vit-explicit", "vit-fused", "vit-mean", "swin-32", "swin-64"],
+)
+def test_the_memory_formula_equals_the_bytes_autograd_saves(build):
+    torch.manual_seed(0)
+    model = build()
+    size = model.config["img_size"]
+    for batch in (2, 3):
+        measured = saved_activation_bytes(model, torch.randn(batch, 3, size, size))["bytes"]
+        assert measured == activation_bytes_formula(model, batch)
+
+
+def test_explicit_attention_keeps_heads_n_squared_floats_per_block_more_than_fused():
+    explicit, fused = tiny_vit(fused=False), tiny_vit(fused=True)
+    n, heads, depth, batch = 1 + 16, 4, 2, 2
+    diff = activation_bytes_formula(explicit, batch) - activation_bytes_formula(fused, batch)
+    assert diff == batch * depth * heads * (n * n - n) * 4
+    assert block_activation_floats(100, 8, 16, 2, "window", 4) - block_activation_floats(100, 8, 16, 2, "fused") == (
+        2 * 100 * 16 - 2 * 100
+    )
+    with pytest.raises(ValueError, match="window=0"):
+        block_activation_floats(10, 8, 16, 2, "window", 0)
+
+
+def test_memory_vs_resolution_rows_and_no_cuda_peak_on_the_cpu():
+    rows = memory_vs_resolution([16], builders={"tiny": lambda **kw: tiny_vit(**kw)}, batch_size=2)
+    (row,) = rows
+    assert row["measured_bytes"] == row["formula_bytes"] and row["cuda_peak_bytes"] is None
+    assert row["tokens"] == 16 and row["macs"] == tiny_vit().macs()["total"]
+    assert cuda_peak_training_bytes(tiny_vit(), torch.randn(1, 3, 16, 16)) is None
