@@ -171,8 +171,9 @@ class ViT(nn.Module):
 
     Patch embedding (a stride-P convolution, no norm), a [CLS] token, a learned position embedding of
     ``1 + (H/P)(W/P)`` rows, ``depth`` pre-norm blocks of global attention, a final LayerNorm and a
-    linear head on the [CLS] token. The position embedding fixes the resolution at build time:
-    build a new model for another ``img_size``.
+    linear head on the [CLS] token. ``pool="mean"`` drops the [CLS] token (and its position row) and reads the
+    head from the average of the final tokens, as Swin does. The position embedding fixes the resolution at
+    build time: build a new model for another ``img_size``.
     """
 
     def __init__(
@@ -531,7 +532,8 @@ def _swin(name: str) -> Callable[..., nn.Module]:
 #: Table 1(a) of the Swin paper (Liu et al. 2021, ImageNet-1K, throughput on one V100 GPU): name ->
 #: (builder, image side, params (M), FLOPs (G), images/s, top-1 %). The Swin rows agree with the official
 #: repository's README (28M/50M/88M, 4.5G/8.7G/15.4G, 755/437/278/85 img/s there, rounded; it gives 47.1G for
-#: Swin-B/384 and 81.2% for the released Swin-T weights); DeiT's parameters agree with the DeiT README
+#: Swin-B/384 and 81.2% for the released Swin-T weights; Swin-T's parameters are also quoted from the table as 29M,
+#: and swinlab counts 28.29M); DeiT's parameters agree with the DeiT README
 #: (22M, 86M). The DeiT and ViT throughput and accuracy figures are the paper's table as quoted; they were not
 #: checked against a second source here. ViT-B/16/384 and DeiT-B/384 are the same network (one builder,
 #: measured once).

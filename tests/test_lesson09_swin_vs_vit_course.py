@@ -207,3 +207,25 @@ def test_memory_checker_names_mistakes_without_the_answer(capsys):
         check_memory_takeover(lambda C, r, h: -(-(8 * C + 2 * int(C * r)) // h))
     with pytest.raises(ExerciseError, match="per head"):
         check_memory_takeover(lambda C, r, h: 8 * C + 2 * int(C * r) + 4)
+
+
+def test_throughput_json_of_either_writer_becomes_rows_with_the_papers_figures():
+    from swinlab.course.lesson09_swin_vs_vit import throughput_rows_from_json
+    from swinlab.vit import throughput_ratios
+
+    ours = {"rows": [{"model": "Swin-T", "img_size": 224, "gmacs": 4.49, "images_per_s": 700.0},
+                     {"model": "DeiT-S", "img_size": 224, "gmacs": 4.6, "images_per_s": 1000.0}]}  # fmt: skip
+    reference_run = {
+        "rows": [
+            {"model": "Swin-B/384", "status": "ok", "images_per_s_float32": 80.0, "images_per_s_bf16": 200.0},
+            {"model": "ViT-B/16/384", "status": "ok", "gmacs": 55.5, "images_per_s_float32": 100.0},
+            {"model": "Swin-S", "status": "skipped", "reason": "budget spent"},
+        ]
+    }  # fmt: skip
+    rows = throughput_rows_from_json(ours)
+    assert [r["paper_images_per_s"] for r in rows] == [755.2, 940.4]
+    assert throughput_ratios(rows)[0]["ratio"] == pytest.approx(0.7)
+    rows = throughput_rows_from_json(reference_run)
+    assert [r["model"] for r in rows] == ["Swin-B/384", "ViT-B/16/384"]  # the skipped row is left out
+    assert throughput_ratios(rows)[0]["ratio"] == pytest.approx(0.8)
+    assert throughput_rows_from_json(reference_run, precision="bf16")[0]["images_per_s"] == 200.0
