@@ -131,7 +131,10 @@ def data_size_figure(summary: dict[str, Any], title: str | None = None) -> Figur
     ax.minorticks_off()
     ax.set_xlabel("training images (the same number of steps for every size)")
     ax.set_ylabel("test accuracy (%)")
-    ax.legend(fontsize=8)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
+    else:
+        ax.text(0.5, 0.5, "no run of this experiment yet", transform=ax.transAxes, ha="center", color="0.4")
     test = {r["test_images"][0] for r in rows if r["test_images"]}
     on = f"first {min(test):,} test images" if test and min(test) < 10_000 else "full test set"
     ax.set_title(title or f"{TITLES['data_size']} ({on}; mean ± std over the seeds)", fontsize=9)
