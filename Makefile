@@ -2,10 +2,15 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-# The PyTorch requirement installed first. Override it for another build, e.g. a CUDA wheel:
+PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+# The PyTorch release installed first. Which build of it: tools/torch_build.py picks PyTorch's CPU build
+# on Linux without an NVIDIA GPU (no nvidia-smi) and PyPI's default (CUDA) build with one. TORCH overrides
+# the choice with any pip requirement, e.g.
 #   make lab TORCH="torch --index-url https://download.pytorch.org/whl/cu128"   (see the README)
-TORCH  ?= torch==2.13.0
+TORCH_VERSION ?= 2.13.0
+TORCH  ?=
 STAMP  := $(VENV)/.swinlab-installed
+BROWSER_STAMP := $(VENV)/.swinlab-browser-installed
 # Open a browser only where there is a display (macOS always has one); elsewhere print the URL.
 ifeq ($(DISPLAY)$(WAYLAND_DISPLAY),)
 ifneq ($(shell uname -s 2>/dev/null),Darwin)
@@ -16,24 +21,55 @@ endif
 ifeq ($(shell id -u 2>/dev/null),0)
 LAB_FLAGS += --allow-root
 endif
+# The file browser shows the whole course (notebooks/, swinlab/, the README); the first lesson opens.
+LAB_FLAGS += --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks/00_welcome.ipynb
 
-.PHONY: lab test notebooks lint clean
+.PHONY: lab test test-browser notebooks lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(TORCH)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+ifneq ($(strip $(TORCH)),)
+	$(PIP) $(TORCH)
+else
+	# The chosen build; if it fails to install (an index that answered the probe but not pip), PyPI's.
+	choice="$$($(PYTHON) tools/torch_build.py torch==$(TORCH_VERSION))" && \
+	  { $(PIP) $$choice || { [ "$$choice" != "torch==$(TORCH_VERSION)" ] && \
+	    echo "Installing PyTorch's CPU build failed: installing PyPI's torch==$(TORCH_VERSION) instead." && \
+	    $(PIP) torch==$(TORCH_VERSION); }; }
+endif
+	$(PIP) -e ".[lab,test]"
 	# timm is the independent reference tests/test_official.py compares against; installed without its
 	# dependencies (torchvision, huggingface_hub), which the comparison does not use.
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps "timm>=1.0,<2"
+	$(PIP) --no-deps "timm>=1.0,<2"
 	touch $(STAMP)
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab $(LAB_FLAGS) notebooks/00_welcome.ipynb
+	$(BIN)/jupyter lab $(LAB_FLAGS)
 
-test: $(STAMP)
-	$(BIN)/ruff check swinlab tests
+# Lint first (fast), then pytest over tests/ and every notebook through nbval, in quick mode.
+test: lint
 	MPLBACKEND=Agg SWINLAB_QUICK=1 $(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=900
+
+lint: $(STAMP)
+	$(BIN)/ruff check swinlab tests tools notebooks
+	$(BIN)/ruff format --check swinlab tests tools
+
+# Every lesson in JupyterLab in a real browser: Run All, no error, every slider redraws its figure
+# (tests/browser/). Uses Debian's chromium (installed with apt where missing, as root); Playwright drives
+# it and downloads no browser of its own. Screenshots land in .browser-screenshots/.
+$(BROWSER_STAMP): $(STAMP)
+	$(PIP) -e ".[lab,test,browser]"
+	touch $(BROWSER_STAMP)
+
+test-browser: $(BROWSER_STAMP)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "chromium is missing: installing Debian's chromium with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	  else \
+	    echo "chromium is missing: install it (sudo apt-get install chromium) or set SWINLAB_CHROMIUM=/path/to/chrome"; \
+	  fi; }
+	SWINLAB_QUICK=1 $(BIN)/python -m pytest tests/browser/lessons_in_browser.py -v --durations=0
 
 # Re-execute notebooks top to bottom in a fresh kernel and save them with their outputs (all of them, or
 # NB=notebooks/05_shifted_windows.ipynb). Widget state is not saved: every explorer has its static figure
@@ -45,9 +81,5 @@ notebooks: $(STAMP)
 	    --ExecutePreprocessor.store_widget_state=False "$$nb" || exit 1; \
 	done
 
-lint: $(STAMP)
-	$(BIN)/ruff check swinlab tests
-	$(BIN)/ruff format --check swinlab tests
-
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache build *.egg-info .browser-screenshots
