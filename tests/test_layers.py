@@ -24,6 +24,7 @@ IDEA_MODULES = [
     "train",
     "bench",
     "vit",
+    "reference_run",
 ]
 FORBIDDEN = ("matplotlib", "ipywidgets", "IPython", "swinlab.course")
 
