@@ -785,7 +785,7 @@ def data_fingerprint(data: Any) -> dict[str, Any]:
     for labels in (data.train_labels, data.test_labels):
         digest.update(np.ascontiguousarray(np.asarray(labels, dtype=np.int64)).tobytes())
     return {
-        "source": "synthetic stand-in" if getattr(data, "synthetic", False) else "CIFAR-10",
+        "source": "synthetic stand-in" if getattr(data, "synthetic", False) else getattr(data, "source", "CIFAR-10"),
         "train_images": int(len(data.train_labels)),
         "test_images": int(len(data.test_labels)),
         "labels_sha256": digest.hexdigest()[:16],

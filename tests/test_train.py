@@ -669,3 +669,17 @@ def test_half_written_files_of_a_killed_run_are_removed_by_the_next_run(data, tm
     (tmp_path / ".checkpoint.pt.abc123.tmp").write_bytes(b"half")
     train(tiny_model(), data, tiny_cfg(epochs=1), device="cpu", out=tmp_path, progress=False)
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_the_data_fingerprint_names_its_source_and_changes_with_the_labels():
+    from types import SimpleNamespace
+
+    from swinlab.train import data_fingerprint
+
+    a = SimpleNamespace(train_labels=np.arange(10) % 10, test_labels=np.zeros(4, dtype=np.int64))
+    b = SimpleNamespace(**vars(a), source="CIFAR-10 (JPEG re-encoding)")
+    assert data_fingerprint(a)["source"] == "CIFAR-10"
+    assert data_fingerprint(b)["source"] == "CIFAR-10 (JPEG re-encoding)"
+    c = SimpleNamespace(train_labels=np.arange(10)[::-1] % 10, test_labels=a.test_labels)
+    assert data_fingerprint(c)["labels_sha256"] != data_fingerprint(a)["labels_sha256"]
+    assert data_fingerprint(synthetic_cifar10(8, 4))["source"] == "synthetic stand-in"
