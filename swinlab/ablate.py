@@ -440,8 +440,10 @@ def summarize(
     command: str | None = None,
 ) -> dict[str, Any]:
     """The summary of the grid from the run JSONs present: per experiment and variant, the test accuracy of
-    every seed, its mean, std and standard error, and each variant's difference to the experiment's first
-    (default) variant with the standard error of that difference; ``missing`` lists runs not yet done."""
+    every seed, its mean, std and standard error, and each variant's difference to its ``reference`` (in
+    experiments 1-3 the default variant, in experiment 4 the Swin of the same training size) with the standard
+    error of that difference and whether it is noise (under two standard errors); ``missing`` lists runs not
+    yet done."""
     runs = load_runs(out)
     summary: dict[str, Any] = {
         "settings": settings.to_dict(),
@@ -474,9 +476,16 @@ def summarize(
                 **{f"test_{k}": val for k, val in _stats(accs).items()},
             }
             rows.append(row)
-        ref = rows[0]
         for row in rows:
-            if row is ref or row["test_mean"] is None or ref["test_mean"] is None:
+            # Experiments 1-3: every variant against the default (the first row). Experiment 4: each ViT against
+            # the Swin trained on the same number of images (the Swin rows are the references).
+            if experiment == "data_size":
+                same = [r for r in rows if r["model"] == settings.model and r["train_images"] == row["train_images"]]
+                ref = same[0] if row["model"] != settings.model and same else None
+            else:
+                ref = rows[0] if row is not rows[0] else None
+            row["reference"] = None if ref is None else ref["label"]
+            if ref is None or row["test_mean"] is None or ref["test_mean"] is None:
                 row["diff_to_default"], row["diff_sem"], row["noise"] = None, None, None
                 continue
             row["diff_to_default"] = row["test_mean"] - ref["test_mean"]

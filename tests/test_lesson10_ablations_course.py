@@ -71,6 +71,10 @@ def test_the_verdict_table_calls_a_difference_within_two_standard_errors_noise(s
         )
         diff, se = difference(ref["test_acc"], var["test_acc"])
         assert ("noise" in rows[label]) == (abs(diff) < 2 * se)
+    for r in summary["experiments"]["data_size"]:  # each ViT against the Swin of its size
+        assert r["reference"] == (None if r["model"] == "swin_micro" else f"swin {r['train_images']:,}")
+        if r["reference"]:
+            assert r["noise"] is False and r["diff_to_default"] == pytest.approx(-0.10, abs=0.02)
     vit_lines = [line for line in table.splitlines() if line.startswith("data_size") and "vit" in line]
     assert len(vit_lines) == 2 and all("worse (>= 2 SE) vs swin" in line for line in vit_lines)
 
