@@ -31,10 +31,10 @@ $(STAMP): pyproject.toml
 ifneq ($(strip $(TORCH)),)
 	$(PIP) $(TORCH)
 else
-	# The chosen build; if it fails to install (an index that answered the probe but not pip), PyPI's.
-	choice="$$($(PYTHON) tools/torch_build.py torch==$(TORCH_VERSION))" && \
+	@# The chosen build; should it fail to install (an index that answered the probe, but not pip), PyPI's.
+	@choice="$$($(PYTHON) tools/torch_build.py torch==$(TORCH_VERSION))" && echo "pip install $$choice" && \
 	  { $(PIP) $$choice || { [ "$$choice" != "torch==$(TORCH_VERSION)" ] && \
-	    echo "Installing PyTorch's CPU build failed: installing PyPI's torch==$(TORCH_VERSION) instead." && \
+	    echo "That failed: pip install torch==$(TORCH_VERSION) (PyPI) instead." && \
 	    $(PIP) torch==$(TORCH_VERSION); }; }
 endif
 	$(PIP) -e ".[lab,test]"
@@ -62,12 +62,12 @@ $(BROWSER_STAMP): $(STAMP)
 	touch $(BROWSER_STAMP)
 
 test-browser: $(BROWSER_STAMP)
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "chromium is missing: installing Debian's chromium with apt-get"; \
+	@[ -n "$$SWINLAB_CHROMIUM" ] || command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Chromium is missing: apt-get install chromium (Debian's package)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
 	  else \
-	    echo "chromium is missing: install it (sudo apt-get install chromium) or set SWINLAB_CHROMIUM=/path/to/chrome"; \
+	    echo "Chromium is missing: install it (sudo apt-get install chromium) or set SWINLAB_CHROMIUM=/path/to/chrome"; \
 	  fi; }
 	SWINLAB_QUICK=1 $(BIN)/python -m pytest tests/browser/lessons_in_browser.py -v --durations=0
 
