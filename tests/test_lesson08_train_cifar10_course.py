@@ -59,7 +59,9 @@ def test_augmentation_explorer_redraws_when_a_slider_moves(data):
 
     ex = augmentation_explorer(data.train_images[:3], data.train_labels[:3], data.classes)
     assert ex.state["mix"] == "none" and ex.state["padding"] == 4
+    assert ex.controls["alpha"].disabled  # nothing is mixed: alpha would change nothing
     ex.controls["mix"].value = "mixup"
+    assert not ex.controls["alpha"].disabled
     assert ex.state["mix"] == "mixup" and ex.state["lam"] < 1
     ax = attention_explorer(data.test_images[:3], np.random.default_rng(0).random((3, 2, 4, 4)))
     ax.controls["index"].value = 2

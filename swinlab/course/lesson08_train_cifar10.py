@@ -254,16 +254,23 @@ def augmentation_explorer(images, labels=None, classes=None) -> Explorer:
     """Sliders over the training augmentation of a small uint8 batch ``(B, 32, 32, 3)``: crop padding, mixing
     (none / mixup / cutmix) and its Beta alpha, random-erasing probability and the seed (draws
     :func:`swinlab.draw_augmentation`; controls ``"padding"``, ``"mix"``, ``"alpha"``, ``"erase"``, ``"seed"``)."""
-    return Explorer(
+    alpha = widgets.FloatSlider(value=1.0, min=0.1, max=2.0, step=0.1, description="alpha", disabled=True)
+    explorer = Explorer(
         lambda padding, mix, alpha, erase, seed: draw_augmentation(
             images, padding, mix, alpha, erase, seed, classes=classes, labels=labels
         ),
         padding=widgets.IntSlider(value=4, min=0, max=8, description="padding"),
         mix=widgets.Dropdown(options=["none", "mixup", "cutmix"], value="none", description="mix"),
-        alpha=widgets.FloatSlider(value=1.0, min=0.1, max=2.0, step=0.1, description="alpha"),
+        alpha=alpha,
         erase=widgets.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.05, description="erase p"),
         seed=widgets.IntSlider(value=0, min=0, max=50, description="seed"),
     )
+
+    def follow_mix(change) -> None:  # alpha shapes the mixing weight only: greyed out while nothing is mixed
+        alpha.disabled = change["new"] == "none"
+
+    explorer.controls["mix"].observe(follow_mix, names="value")
+    return explorer
 
 
 def attention_explorer(images, maps, classes=None, labels=None, preds=None) -> Explorer:
