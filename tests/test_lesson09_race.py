@@ -6,6 +6,7 @@ import json
 import math
 
 import pytest
+import torch
 
 from swinlab.data import synthetic_cifar10
 from swinlab.race import (
@@ -76,15 +77,24 @@ def test_training_throughput_measures_every_contender_in_every_round():
         assert s["seconds_per_step"] == pytest.approx(4 / s["images_per_s"])
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models: one thread is as fast, and a busy machine does not stall it."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def data():
-    return synthetic_cifar10(96, 40, seed=3)
+    return synthetic_cifar10(64, 24, seed=3)
 
 
 def test_run_race_trains_every_contender_for_its_epochs_and_tests_once(data, tmp_path):
     out = tmp_path / "race.json"
     race = run_race(
-        data, seeds=[0, 1], train_subset=32, min_epochs=1, batch_size=16, val_size=16, bench_steps=1,
+        data, seeds=[0, 1], train_subset=16, min_epochs=1, batch_size=16, val_size=16, bench_steps=1,
         bench_rounds=1, out=out, progress=False,
     )  # fmt: skip
     assert json.loads(out.read_text()) == json.loads(json.dumps(race))
@@ -94,20 +104,20 @@ def test_run_race_trains_every_contender_for_its_epochs_and_tests_once(data, tmp
     ]  # fmt: skip
     for r in race["runs"]:
         assert len(r["history"]) == r["epochs"] == race["plan"]["epochs"][r["arm"]]
-        assert r["steps"] == r["epochs"] * 2 and r["test"]["n"] == 40  # 32 images in batches of 16; all test images
+        assert r["steps"] == r["epochs"] and r["test"]["n"] == 24  # 16 images in one batch of 16; all test images
         assert 1 <= r["best_epoch"] <= r["epochs"]
     assert set(race["summary"]) == set(DEFAULT_ARMS) and race["summary"]["swin_micro"]["n"] == 2
     assert [(c["a"], c["b"]) for c in race["comparisons"]] == [
         ("swin_micro", "vit_micro"),
         ("vit_micro_mean", "vit_micro"),
     ]
-    assert race["data"] == {"source": "synthetic stand-in", "train_images": 96, "val_size": 16, "test_images": 40}
+    assert race["data"] == {"source": "synthetic stand-in", "train_images": 64, "val_size": 16, "test_images": 24}
 
 
 def test_race_command_writes_json_resumes_and_names_bad_flags(data, tmp_path, capsys):
     out = tmp_path / "r.json"
     args = [
-        "--synthetic", "64", "24", "--out", str(out), "--train-subset", "16", "--val-size", "16", "--batch-size", "8",
+        "--synthetic", "48", "16", "--out", str(out), "--train-subset", "8", "--val-size", "16", "--batch-size", "8",
         "--min-epochs", "1", "--bench-steps", "1", "--bench-rounds", "1", "--arms", "swin_micro", "vit_micro",
     ]  # fmt: skip
     assert main([*args, "--seeds", "0"]) == 0
