@@ -146,7 +146,25 @@ def _missing_files(folder: Path) -> list[str]:
     return [name for name in REQUIRED_FILES if not (folder / name).is_file()]
 
 
+def display_path(path: str | os.PathLike[str]) -> str:
+    """``path`` as a person reads it in a message: relative to the working folder when it lies within two
+    levels above it (``../data/cifar10``), else under the home folder as ``~/...``, else as it is. Saved
+    notebook outputs then hold no machine's absolute path."""
+    path = Path(path).absolute()
+    try:
+        relative = Path(os.path.relpath(path, Path.cwd()))
+        if relative.parts[:3].count("..") <= 2 and ".." not in relative.parts[2:]:
+            return str(relative)
+    except ValueError:  # another drive on Windows
+        pass
+    try:
+        return str(Path("~") / path.relative_to(Path.home()))
+    except ValueError:
+        return str(path)
+
+
 def _manual_steps(root_dir: Path, url: str, md5: str) -> str:
+    root_dir = Path(display_path(root_dir))
     return (
         "To install CIFAR-10 by hand:\n"
         f"  1. on a machine with internet access, download {url}\n"
@@ -690,7 +708,7 @@ def load_cifar10_or_synthetic(
         )
         return arrays, message
     message = (
-        f"CIFAR-10 loaded from {data_dir(root)}: {len(arrays.train_labels):,} train / "
+        f"CIFAR-10 loaded from {display_path(data_dir(root))}: {len(arrays.train_labels):,} train / "
         f"{len(arrays.test_labels):,} test images."
     )
     return arrays, message

@@ -830,3 +830,19 @@ def test_to_tensors_keeps_channels_last_uint8_and_int64_labels():
     assert tensors["test_labels"].shape == (20,) and tensors["test_labels"].dtype == torch.int64
     assert tensors["train_images"].device == torch.device("cpu")
     assert torch.equal(tensors["test_images"], torch.from_numpy(arrays.test_images))
+
+
+def test_display_path_keeps_machine_paths_out_of_messages(tmp_path, monkeypatch):
+    from swinlab.data import display_path
+
+    work = tmp_path / "course" / "notebooks"
+    work.mkdir(parents=True)
+    monkeypatch.chdir(work)
+    assert display_path(tmp_path / "course" / "data" / "cifar10") == str(Path("..") / "data" / "cifar10")
+    assert display_path(work / "runs") == "runs"
+    deep = tmp_path / "a" / "b" / "c"
+    deep.mkdir(parents=True)
+    monkeypatch.chdir(deep)  # home is three levels up and across: shown as ~/...
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert display_path(tmp_path / "home" / ".cache" / "swinlab") == str(Path("~") / ".cache" / "swinlab")
+    assert display_path("/") == "/"  # neither near the working folder nor under home: as it is
