@@ -103,7 +103,7 @@ def plot_history(
                 style,
                 marker="." if len(hist) < 40 else None,
                 color=color,
-                label=f"{name}: {word} (best {max(accs):.1f}%)",
+                label=f"{name}: {word} ({f'best {max(accs):.1f}' if split == 'val' else f'last {accs[-1]:.1f}'}%)",
             )
         if final:
             h = next((h for h in hist if h["epoch"] == final.get("epoch")), hist[-1])
