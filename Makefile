@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
-# The PyTorch release installed first. Which build of it: tools/torch_build.py picks PyTorch's CPU build
+# The PyTorch release installed first. Which build of it: .ci/torch_build.py picks PyTorch's CPU build
 # on Linux without an NVIDIA GPU (no nvidia-smi) and PyPI's default (CUDA) build with one. TORCH overrides
 # the choice with any pip requirement, e.g.
 #   make lab TORCH="torch --index-url https://download.pytorch.org/whl/cu128"   (see the README)
@@ -32,7 +32,7 @@ ifneq ($(strip $(TORCH)),)
 	$(PIP) $(TORCH)
 else
 	@# The chosen build; should it fail to install (an index that answered the probe, but not pip), PyPI's.
-	@choice="$$($(PYTHON) tools/torch_build.py torch==$(TORCH_VERSION))" && echo "pip install $$choice" && \
+	@choice="$$($(PYTHON) .ci/torch_build.py torch==$(TORCH_VERSION))" && echo "pip install $$choice" && \
 	  { $(PIP) $$choice || { [ "$$choice" != "torch==$(TORCH_VERSION)" ] && \
 	    echo "That failed: pip install torch==$(TORCH_VERSION) (PyPI) instead." && \
 	    $(PIP) torch==$(TORCH_VERSION); }; }
@@ -51,8 +51,8 @@ test: lint
 	MPLBACKEND=Agg SWINLAB_QUICK=1 $(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=900
 
 lint: $(STAMP)
-	$(BIN)/ruff check swinlab tests tools notebooks
-	$(BIN)/ruff format --check swinlab tests tools
+	$(BIN)/ruff check swinlab tests .ci notebooks
+	$(BIN)/ruff format --check swinlab tests .ci
 
 # Every lesson in JupyterLab in a real browser: Run All, no error, every slider redraws its figure
 # (tests/browser/). Uses Debian's chromium (installed with apt where missing, as root); Playwright drives

@@ -1,4 +1,4 @@
-"""tools/torch_build.py: which PyTorch build `make` installs, with the GPU and index probes injected."""
+""".ci/torch_build.py: which PyTorch build `make` installs, with the GPU and index probes injected."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "tools" / "torch_build.py"
+SCRIPT = Path(__file__).resolve().parents[1] / ".ci" / "torch_build.py"
 spec = importlib.util.spec_from_file_location("torch_build", SCRIPT)
 torch_build = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(torch_build)
