@@ -828,12 +828,14 @@ def _device_data(data: Any, cfg: TrainConfig, device: torch.device) -> dict[str,
 
 def param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
     """AdamW's two groups: weight decay on weight matrices only, not on biases, norms (1-D parameters) or the
-    relative position bias tables (decaying them would pull every position's bias towards 0)."""
+    position tables (relative bias tables, and whatever ``model.no_weight_decay()`` names, such as an absolute
+    position embedding): decaying them would pull every position's bias towards 0."""
+    exempt = set(model.no_weight_decay()) if hasattr(model, "no_weight_decay") else set()  # e.g. absolute_pos_embed
     decay, no_decay = [], []
     for name, p in model.named_parameters():
         if not p.requires_grad:
             continue
-        (no_decay if p.ndim <= 1 or "relative_position_bias_table" in name else decay).append(p)
+        (no_decay if p.ndim <= 1 or "relative_position_bias_table" in name or name in exempt else decay).append(p)
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 

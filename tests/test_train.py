@@ -435,6 +435,9 @@ def test_param_groups_decay_only_weight_matrices():
     assert all(p.ndim >= 2 and "bias_table" not in names[id(p)] for p in decay["params"])
     assert any("relative_position_bias_table" in names[id(p)] for p in no_decay["params"])
     assert len(decay["params"]) + len(no_decay["params"]) == len(list(model.parameters()))
+    absolute = build_model("swin_micro", position="absolute")
+    _, exempt = param_groups(absolute, 0.05)
+    assert any(p is absolute.absolute_pos_embed for p in exempt["params"])  # as the official recipe
 
 
 def test_precision_is_bf16_on_ampere_and_newer_fp16_with_scaling_before(monkeypatch):
