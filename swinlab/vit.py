@@ -1024,6 +1024,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         with os.fdopen(fd, "w") as f:
             json.dump(record, f, indent=1)
             f.write("\n")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600: give the file the permissions of any other
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

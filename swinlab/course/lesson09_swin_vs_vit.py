@@ -154,6 +154,15 @@ def model_cost_curves(
 SWIN_COLOR, VIT_COLOR, PAPER_COLOR, GPU_COLOR = "#1b9e77", "#d95f02", "0.55", "#7570b3"
 
 
+def _plain_log_ticks(ax) -> None:
+    """Log axes labelled with plain numbers (``300``, not ``3x10^2``) and no minor-tick labels."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        axis.set_minor_formatter(NullFormatter())
+
+
 def _family_color(name: str) -> str:
     return SWIN_COLOR if name.lower().startswith("swin") else VIT_COLOR
 
@@ -199,6 +208,7 @@ def paper_throughput_figure(rows, gpu_rows=None, device: str = "this machine", t
     ax1.set_title("speed against cost", fontsize=9)
     ax1.legend(fontsize=7)
     ax1.grid(True, which="both", color="0.9", lw=0.5)
+    _plain_log_ticks(ax1)
     if title:
         fig.suptitle(title, fontsize=10)
     return fig
@@ -290,6 +300,7 @@ def memory_figure(rows, title: str | None = None) -> Figure:
     ax.set_ylabel(f"MiB of activations, batch {rows[0]['batch_size']}" if rows else "MiB")
     ax.grid(True, which="both", color="0.9", lw=0.5)
     ax.legend(fontsize=7)
+    _plain_log_ticks(ax)
     if title:
         ax.set_title(title, fontsize=9)
     return fig
@@ -302,7 +313,7 @@ def race_figure(race: dict, title: str | None = None) -> Figure:
     share of the budget bought and its measured training speed. Returns the Figure."""
     arms = list(race["arms"])
     colors = {a: (SWIN_COLOR if a.startswith("swin") else (VIT_COLOR if a == "vit_micro" else GPU_COLOR)) for a in arms}
-    fig, (ax0, ax1, ax2) = new_figure(1, 3, size=(4.2, 3.6))
+    fig, (ax0, ax1, ax2) = new_figure(1, 3, size=(3.7, 3.3))
     for i, arm in enumerate(arms):
         accs = [100 * r["test"]["acc"] for r in race["runs"] if r["arm"] == arm]
         if not accs:
@@ -310,7 +321,7 @@ def race_figure(race: dict, title: str | None = None) -> Figure:
         ax0.plot([i] * len(accs), accs, "o", color=colors[arm], alpha=0.6, ms=5)
         mean, std = float(np.mean(accs)), float(np.std(accs, ddof=1)) if len(accs) > 1 else 0.0
         ax0.errorbar(i + 0.18, mean, yerr=std, fmt="s", color="0.2", capsize=4, ms=4)
-        ax0.annotate(f"{mean:.1f} ± {std:.1f}", (i + 0.22, mean), fontsize=7, va="center")
+        ax0.annotate(f"{mean:.1f} ± {std:.1f}", (i + 0.3, mean), fontsize=7, va="center")
     ax0.set_xticks(range(len(arms)), arms, fontsize=7)
     ax0.set_xlim(-0.5, len(arms) - 0.1)
     ax0.set_ylabel(f"test accuracy (%), {race['data']['test_images']:,} images")
