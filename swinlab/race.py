@@ -20,7 +20,8 @@ This race measures time once and then counts steps:
 
 Command line (writes one JSON file; ``--resume`` continues an interrupted race)::
 
-    python -m swinlab.race --data data/cifar10 --train-subset 4000 --seeds 0 1 2 --out assets/lesson09_race_cpu.json
+    python -m swinlab.race --data data/cifar10 --train-subset 2560 --min-epochs 4 --val-size 1000 --threads 1 \
+        --seeds 0 1 2 --out assets/lesson09_race_cpu.json
 """
 
 from __future__ import annotations
