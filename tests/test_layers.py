@@ -25,6 +25,8 @@ IDEA_MODULES = [
     "bench",
     "vit",
     "reference_run",
+    "race",
+    "ablate",
 ]
 FORBIDDEN = ("matplotlib", "ipywidgets", "IPython", "swinlab.course")
 
