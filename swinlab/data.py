@@ -164,7 +164,6 @@ def display_path(path: str | os.PathLike[str]) -> str:
 
 
 def _manual_steps(root_dir: Path, url: str, md5: str) -> str:
-    root_dir = Path(display_path(root_dir))
     return (
         "To install CIFAR-10 by hand:\n"
         f"  1. on a machine with internet access, download {url}\n"
