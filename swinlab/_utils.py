@@ -219,3 +219,26 @@ def torch_load_safely(path: str | os.PathLike, what: str = "checkpoint", *, map_
         # What the legacy (non-zip) reader raises on bytes that are not a pickle: e.g. KeyError: 101 for a
         # text file, EOFError for a cut one.
         raise ValueError(f"{what} {path} {_damage_reason(path, e)}") from None
+
+
+def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
+    """Write ``obj`` as indented JSON to ``path`` via a temporary file in the same folder and ``os.replace``: a
+    reader sees the old file or the new one, never half of one. The file gets ordinary permissions (``mkstemp``
+    alone would make it private), since results and histories are meant to be shared."""
+    import json
+    import tempfile
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f, indent=1)
+            f.write("\n")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)

@@ -35,7 +35,6 @@ import math
 import os
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +43,7 @@ from typing import Any
 
 import torch
 
+from ._utils import write_json_atomic
 from .train import TrainConfig, build_model, train
 
 __all__ = [
@@ -319,20 +319,6 @@ def run_path(out: str | os.PathLike, spec: RunSpec, seed: int) -> Path:
     return Path(out) / f"{spec.name}_seed{seed}.json"
 
 
-def _atomic_json(path: Path, obj: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=1)
-            f.write("\n")
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; these are results to share
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
 def run_one(
     spec: RunSpec,
     seed: int,
@@ -546,7 +532,7 @@ def run_grid(
     def write_summary() -> dict[str, Any]:
         summary = summarize(out, experiments, settings, seeds, command)
         if summary_path is not None:
-            _atomic_json(Path(summary_path), summary)
+            write_json_atomic(Path(summary_path), summary)
         return summary
 
     summary = write_summary()
@@ -554,7 +540,7 @@ def run_grid(
     for spec, seed in bar:
         bar.set_postfix_str(f"{spec.name} seed {seed}")
         record = run_one(spec, seed, data, settings, device)
-        _atomic_json(run_path(out, spec, seed), record)
+        write_json_atomic(run_path(out, spec, seed), record)
         if log:
             bar.write(
                 f"{spec.name} seed {seed}: test acc {record['test']['acc']:.4f} on {record['test']['n']:,} images "
@@ -675,7 +661,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.summarize_only:
         summary = summarize(args.out, args.experiments, settings, args.seeds, _command(args))
-        _atomic_json(Path(args.summary), summary)
+        write_json_atomic(Path(args.summary), summary)
         print(
             f"{args.summary}: {sum(len(r) for r in summary['experiments'].values())} variants, "
             f"{len(summary['missing'])} runs missing"

@@ -31,7 +31,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -40,6 +39,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ._utils import write_json_atomic
 from .train import TrainConfig, build_model, param_groups, soft_targets, train, train_step
 
 __all__ = [
@@ -204,22 +204,6 @@ def compare_arms(a: Sequence[float], b: Sequence[float], threshold: float = 2.0)
     return {"diff": diff, "se": se, "z": z, "beyond_noise": bool(abs(diff) > threshold * se)}
 
 
-def _write_json(path: Path, obj: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=1)
-            f.write("\n")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600: give the file the permissions of any other
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
@@ -379,7 +363,7 @@ def run_race(
         )
         _results(race, pairs)
         if out_path is not None:
-            _write_json(out_path, race)
+            write_json_atomic(out_path, race)
         if progress:
             lo, hi = result.test["ci95"]
             print(
@@ -390,7 +374,7 @@ def run_race(
             )
     _results(race, pairs)
     if out_path is not None:
-        _write_json(out_path, race)
+        write_json_atomic(out_path, race)
     return race
 
 

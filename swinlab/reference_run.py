@@ -304,7 +304,7 @@ def run_info(device: torch.device, command: str) -> dict[str, Any]:
 
 
 def _write(path: Path, obj: dict[str, Any]) -> None:
-    from .train import _write_json  # the project's one atomic JSON writer
+    from ._utils import write_json_atomic as _write_json  # the project's one atomic JSON writer
 
     _write_json(path, obj)
 

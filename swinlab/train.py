@@ -57,7 +57,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
-from ._utils import torch_load_safely
+from ._utils import torch_load_safely, write_json_atomic
 from .data import CIFAR10_MEAN, CIFAR10_STD
 
 __all__ = [
@@ -699,13 +699,7 @@ def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
             os.remove(tmp)
 
 
-def _write_json(path: Path, obj: Any) -> None:
-    def write(tmp: str) -> None:
-        with open(tmp, "w") as f:
-            json.dump(obj, f, indent=1)
-            f.write("\n")
-
-    _atomic_write(path, write)
+_write_json = write_json_atomic  # history.json, written atomically
 
 
 RUN_FILES = ("checkpoint.pt", "history.json", "curves.png")

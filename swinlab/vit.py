@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
+from ._utils import write_json_atomic
 from .attention import qkv_heads, softmax_weights
 from .complexity import vit_macs
 from .model import DropPath, Mlp, _init_weights, swin_cifar, swin_micro
@@ -988,8 +989,6 @@ def _parser():
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    import json
-    import tempfile
     from pathlib import Path
 
     parser = _parser()
@@ -1018,19 +1017,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "rows": rows,
         "ratios": throughput_ratios(rows),
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=out.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(record, f, indent=1)
-            f.write("\n")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600: give the file the permissions of any other
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_json_atomic(out, record)
     for r in record["ratios"]:
         print(f"{r['a']} / {r['b']}: {r['ratio']:.2f} here, {r['paper_ratio']:.2f} in the paper")
     print(f"wrote {out}", file=sys.stderr)
