@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from test_notebooks_clean import output_texts  # the one reader of what an output shows
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -40,14 +41,7 @@ def _cells(name):
 
 
 def _outputs_text(cell):
-    texts = []
-    for out in cell.get("outputs", []):
-        texts.append("".join(out.get("text", "")))
-        for kind, data in out.get("data", {}).items():
-            if kind.startswith("text/"):
-                texts.append("".join(data))
-        texts.append("\n".join(out.get("traceback", [])))
-    return "\n".join(texts)
+    return "\n".join(text for out in cell.get("outputs", []) for text in output_texts(out))
 
 
 @pytest.mark.parametrize("name", sorted(LESSONS))
