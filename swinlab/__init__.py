@@ -10,7 +10,10 @@
 | 06 patch merging | ``swinlab.merging`` |
 | 07 the model | ``swinlab.attention``, ``swinlab.model`` |
 | 08 training on CIFAR-10 | ``swinlab.data``, ``swinlab.train``, ``swinlab.bench`` |
-| 09 Swin vs ViT | ``swinlab.vit`` |
+| 09 Swin vs ViT | ``swinlab.vit``, ``swinlab.race`` |
+| 10 what each idea buys | ``swinlab.ablate`` (and the ``model`` options ``shift``, ``position``) |
+
+For maintainers: ``swinlab.reference_run`` (the GPU reference run of lessons 08 and 09).
 
 Each lesson's figures, slider explorers and exercise checkers live in its course file,
 ``swinlab.course.lessonNN_<name>``; the idea modules above never import matplotlib, ipywidgets or the course layer.

@@ -11,7 +11,7 @@
 | 06 | ``lesson06_patch_merging`` | ``merging`` |
 | 07 | ``lesson07_swin_transformer`` | ``attention``, ``model`` |
 | 08 | ``lesson08_train_cifar10`` | ``data``, ``train``, ``bench`` |
-| 09 | ``lesson09_swin_vs_vit`` | ``vit`` |
+| 09 | ``lesson09_swin_vs_vit`` | ``vit``, ``race`` |
 | 10 | ``lesson10_ablations`` | ``ablate`` (and the ``model`` options ``shift``, ``position``) |
 
 Shared by every lesson: ``draw`` (drawing helpers), ``explorer`` (the slider ``Explorer``) and ``checks``
