@@ -147,11 +147,20 @@ class SwinBlock(nn.Module):
         self.drop_path = DropPath(drop_path)
         self.norm2 = nn.LayerNorm(dim)
         self.mlp = Mlp(dim, int(dim * mlp_ratio), drop)
-        self._masks: dict[tuple, torch.Tensor | None] = {}
+        # The mask of the block's own map is a (non-persistent) buffer, as in the official model: it moves
+        # with .to(device), and a compiled model finds it ready instead of tracing how it is built.
+        self._buffer_for = (*self.input_resolution, self.window_size, self.shift_size)
+        mask = shift_mask(*self.input_resolution, self.window_size, self.shift_size)
+        self.register_buffer("attn_mask", mask, persistent=False)
+        self._masks: dict[tuple, torch.Tensor | None] = {}  # other map sizes, built when first seen
 
     def attention_mask(self, H: int, W: int, device: torch.device) -> torch.Tensor | None:
-        """The shift mask for an ``H x W`` map, ``(nW, M², M²)``, built once per size and device."""
-        key = (H, W, str(device))
+        """The shift mask for an ``H x W`` map, ``(nW, M², M²)``: the buffer for the block's own map,
+        otherwise built once per size and device."""
+        if (H, W, self.window_size, self.shift_size) == self._buffer_for:
+            if self.attn_mask is None or self.attn_mask.device == torch.device(device):
+                return self.attn_mask
+        key = (H, W, self.window_size, self.shift_size, str(device))
         if key not in self._masks:
             self._masks[key] = shift_mask(H, W, self.window_size, self.shift_size, device=device)
         return self._masks[key]

@@ -851,7 +851,7 @@ def train_step(
     Returns ``(loss, logits)``, detached.
     """
     with torch.autocast(x.device.type, dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None):
-        logits = (forward or model)(x)
+        logits = (model if forward is None else forward)(x)
     loss = soft_cross_entropy(logits, targets)
     optimizer.zero_grad(set_to_none=True)
     if scaler is None:

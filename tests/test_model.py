@@ -24,6 +24,7 @@ from swinlab.model import (
     swin_s,
     swin_t,
 )
+from swinlab.shift import shift_mask
 
 
 def build_on_meta(factory, **kwargs) -> SwinTransformer:
@@ -176,7 +177,37 @@ def test_shift_mask_follows_the_feature_map_size():
     with torch.no_grad():
         block(torch.randn(1, 8, 8, 8))
         block(torch.randn(1, 12, 12, 8))
-    assert [tuple(m.shape) for m in block._masks.values()] == [(4, 16, 16), (9, 16, 16)]
+    assert block.attn_mask.shape == (4, 16, 16)  # the block's own map: the buffer
+    assert [tuple(m.shape) for m in block._masks.values()] == [(9, 16, 16)]  # another size: built when seen
+    assert torch.equal(block.attention_mask(12, 12, torch.device("cpu")), shift_mask(12, 12, 4, 2))
+
+
+def test_a_model_builds_no_mask_in_its_forward_at_its_own_size():
+    """The masks of the model's own maps are buffers: a forward builds nothing (so a compiled forward
+    never traces how a mask is made), and they follow the model's dtype."""
+    model = swin_micro().eval().to(torch.float64)
+    with torch.no_grad():
+        model(torch.randn(1, 3, 32, 32, dtype=torch.float64))
+    blocks = [b for layer in model.layers for b in layer.blocks]
+    assert all(not b._masks for b in blocks)
+    assert any(b.attn_mask is not None for b in blocks)
+    assert all(b.attn_mask.dtype == torch.float64 for b in blocks if b.attn_mask is not None)
+    assert not [k for k in model.state_dict() if k.endswith("attn_mask")]  # not part of the weights
+
+
+def test_a_compiled_forward_traces_no_mask_building():
+    """torch.compile sees the masks as ready buffers: its graph holds none of the ops that build one
+    (built inside the graph, they were compiled as CPU code next to the GPU kernels)."""
+    graphs = []
+
+    def record(gm: torch.fx.GraphModule, example_inputs: list) -> object:
+        graphs.append(gm.code)
+        return gm.forward
+
+    model = swin_micro().train()
+    torch.compile(model, backend=record)(torch.randn(2, 3, 32, 32))
+    code = "\n".join(graphs)
+    assert graphs and "torch.where" not in code and "torch.full" not in code and "torch.zeros" not in code
 
 
 # ---------------------------------------------------------------------------------------------
@@ -457,7 +488,6 @@ def test_shift_false_makes_every_block_w_msa_with_the_same_weights():
         for layer in default.layers:  # the same model with every shift set to 0 by hand computes the same
             for block in layer.blocks:
                 block.shift_size = 0
-                block._masks.clear()  # the masks built for the shift
         assert torch.equal(default(x), unshifted(x))
 
 

@@ -427,6 +427,34 @@ def test_train_step_is_the_hand_written_step(data):
         assert torch.equal(pa, pb), name
 
 
+class _NoTruthValue(torch.nn.Module):
+    """Like torch.compile's wrapper: asking its truth value raises (its __len__ refuses)."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.inner = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner(x)
+
+    def __len__(self) -> int:
+        raise TypeError("does not support len()")
+
+
+def test_train_step_calls_a_compiled_forward_without_asking_its_truth_value(data):
+    torch.manual_seed(0)
+    a, b = tiny_model(), tiny_model()
+    b.load_state_dict(a.state_dict())
+    x = normalize(torch.as_tensor(data.train_images[:8]))
+    t = soft_targets(torch.as_tensor(data.train_labels[:8]), 10, 0.1)
+    opt_a = torch.optim.AdamW(param_groups(a, 0.05), lr=1e-3)
+    opt_b = torch.optim.AdamW(param_groups(b, 0.05), lr=1e-3)
+    loss_a, _ = train_step(a, opt_a, x, t, None, 1.0, forward=_NoTruthValue(a))
+    loss_b, _ = train_step(b, opt_b, x, t, None, 1.0)
+    assert torch.equal(loss_a, loss_b)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+
+
 def test_param_groups_decay_only_weight_matrices():
     model = tiny_model()
     decay, no_decay = param_groups(model, 0.05)
