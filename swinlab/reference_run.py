@@ -72,7 +72,11 @@ __all__ = [
     "speed_against_peers",
     "paper_throughput",
     "reference_training",
+    "attention_gradient_check",
     "assess_targets",
+    "speed_summary",
+    "paper_summary",
+    "training_summary",
     "main",
 ]
 
@@ -822,6 +826,88 @@ def assess_targets(
     return {"early": early, "final": final}
 
 
+#: Largest relative gradient error (``|g - g_ref| / |g_ref|`` per tensor, the worst tensor) that the fused
+#: attention may show in float32 against the explicit path, and its allowance over the explicit path's own
+#: error at the training precision (bf16 rounds both; a kernel that computes a wrong gradient exceeds both).
+FUSED_GRAD_TOL_FP32 = 1e-2
+FUSED_GRAD_SLACK = 3.0
+
+
+def attention_gradient_check(device: torch.device, batch_size: int = 64, seed: int = 0) -> dict[str, Any]:
+    """Does the fused attention (``scaled_dot_product_attention`` with the relative position bias and the shift
+    mask as its float mask) give this device the gradients of the explicit path? The bias tables learn only
+    through that mask's gradient, which a fused kernel computes itself.
+
+    One batch of ``swin_cifar`` (no drop path), random images and labels: the gradient of every parameter with
+    the explicit path in float32 is the reference; against it, the fused path in float32, and both paths at the
+    training precision (``choose_precision``; bf16 on a CPU). Returns, per variant, the worst tensor's relative
+    error (and the worst bias table's), and ``fused_ok``: fused float32 within :data:`FUSED_GRAD_TOL_FP32`, and
+    fused at the training precision within :data:`FUSED_GRAD_SLACK` times the explicit path's error there (+0.01).
+    """
+    from .attention import WindowAttention
+    from .model import swin_cifar
+    from .train import choose_precision
+
+    t0 = time.perf_counter()
+    amp = choose_precision(device) or torch.bfloat16
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    model = swin_cifar(drop_path_rate=0.0).to(device)
+    x = torch.randn(batch_size, 3, 32, 32, generator=gen).to(device)
+    y = torch.randint(0, 10, (batch_size,), generator=gen).to(device)
+    attention = [m for m in model.modules() if isinstance(m, WindowAttention)]
+    tf32 = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False  # a float32 reference
+
+    def gradients(fused: bool, dtype: torch.dtype | None) -> dict[str, torch.Tensor]:
+        for m in attention:
+            m.fused = fused
+        model.zero_grad(set_to_none=True)
+        with torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+            logits = model(x)
+        nn.functional.cross_entropy(logits.float(), y).backward()
+        return {n: p.grad.detach().float().clone() for n, p in model.named_parameters() if p.grad is not None}
+
+    try:
+        reference = gradients(False, None)
+        variants = {}
+        for name, fused, dtype in (
+            ("fused float32", True, None),
+            (f"explicit {str(amp).split('.')[-1]}", False, amp),
+            (f"fused {str(amp).split('.')[-1]}", True, amp),
+        ):
+            g = gradients(fused, dtype)
+            # a parameter the variant gives no gradient counts as a gradient of zeros: relative error 1
+            errors = {
+                n: float((g.get(n, torch.zeros_like(r)) - r).norm() / r.norm().clamp_min(1e-30))
+                for n, r in reference.items()
+            }
+            worst = max(errors, key=errors.__getitem__)
+            tables = [e for n, e in errors.items() if n.endswith("relative_position_bias_table")]
+            variants[name] = {
+                "worst_relative_error": errors[worst],
+                "worst_tensor": worst,
+                "worst_bias_table_error": max(tables) if tables else None,
+            }
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = tf32
+        for m in attention:
+            m.fused = None
+    low = str(amp).split(".")[-1]
+    fp32_err = variants["fused float32"]["worst_relative_error"]
+    fused_err = variants[f"fused {low}"]["worst_relative_error"]
+    explicit_err = variants[f"explicit {low}"]["worst_relative_error"]
+    fused_ok = fp32_err <= FUSED_GRAD_TOL_FP32 and fused_err <= FUSED_GRAD_SLACK * explicit_err + 0.01
+    return {
+        "what": "gradients of swin_cifar on one batch, fused attention against the explicit path (float32 reference)",
+        "batch_size": batch_size,
+        "precision": low,
+        "variants": variants,
+        "fused_ok": fused_ok,
+        "seconds": time.perf_counter() - t0,
+    }
+
+
 def reference_training(
     data: CIFAR10Arrays,
     device: torch.device,
@@ -861,7 +947,19 @@ def reference_training(
             log_every=1,
             max_minutes=min(budget, 20.0) / 60.0,
         )
-    model_kwargs = {"drop_path_rate": cfg.drop_path}
+    model_kwargs: dict[str, Any] = {"drop_path_rate": cfg.drop_path}
+    try:
+        check = attention_gradient_check(device, batch_size=4 if smoke else 64)
+    except Exception as e:  # the check informs the choice of kernel; the training runs either way
+        check = {"status": "failed", "reason": _error(e), "fused_ok": True}
+    if not check["fused_ok"]:  # train with the path whose gradients are right on this device
+        model_kwargs["fused"] = False
+    print(
+        f"  attention gradients, fused against explicit: {'agree' if check['fused_ok'] else 'DISAGREE'}"
+        + "".join(f" | {k} {v['worst_relative_error']:.1e}" for k, v in check.get("variants", {}).items())
+        + ("" if check["fused_ok"] else " -> training with the explicit path"),
+        flush=True,
+    )
     model = build_model(cfg.model, seed=cfg.seed, **model_kwargs)
     fingerprint = {**data_fingerprint(data), "source": source}
     record = {
@@ -876,6 +974,7 @@ def reference_training(
         },
         "data_fingerprint": fingerprint,
         "config": cfg.to_dict(),
+        "attention_gradient_check": check,
         "history": [],
     }
     run_dir = Path(tempfile.mkdtemp(prefix="swinlab-reference-"))  # checkpoints stay out of --out
@@ -1015,76 +1114,89 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _summary(results: dict[str, dict[str, Any]], clock: Clock, out: Path) -> str:
-    lines = [f"== reference run: {clock.elapsed():.0f} s of {clock.minutes * 60:.0f} s; files in {out} =="]
-    speed = results.get("speed")
-    if speed is not None:
-        lines.append(f"speed against the peers ({speed.get('precision', '?')}, {speed.get('seconds', 0):.0f} s):")
-        lines.append(f"  {'group':<16} {'model':<50} {'params':>8} {'train img/s':>12} {'infer img/s':>12} {'MFU':>6}")
-        for r in speed.get("rows", []):
-            if r["status"] == "ok":
-                mfu = "-" if r.get("train_mfu") is None else f"{r['train_mfu']:.1%}"
-                lines.append(
-                    f"  {r['group']:<16} {r['model']:<50} {r['params'] / 1e6:7.2f}M {r['train_images_per_s']:12,.0f} "
-                    f"{r['infer_images_per_s']:12,.0f} {mfu:>6}"
-                )
-            else:
-                lines.append(f"  {r['group']:<16} {r['model']:<50} {r['status']}")
-        for c in speed.get("comparison", []):
-            parts = []
-            for key, what in (("train_images_per_s", "train"), ("infer_images_per_s", "infer")):
-                q = c[key]
-                if q["swinlab_over_fastest_peer"] is not None:
-                    parts.append(f"{what} {q['swinlab_over_fastest_peer']:.2f}x ({q['fastest_peer']})")
-            if parts:
-                lines.append(f"  swinlab / fastest peer, {c['group']}: " + ", ".join(parts))
-        if speed.get("status") == "failed":
-            lines.append(f"  failed: {speed.get('reason')}")
-    paper = results.get("paper")
-    if paper is not None:
-        lines.append(f"paper's throughput table (batch {paper.get('batch_size')}, images/s):")
-        for r in paper.get("rows", []):
-            if r["status"] == "ok":
-                lines.append(
-                    f"  {r['model']:<13} "
-                    + "  ".join(f"{k} {r[f'images_per_s_{k}']:9,.1f}" for k in paper["precisions"])
-                    + f"   paper V100 {r['paper_images_per_s']:6.1f}"
-                )
-            else:
-                lines.append(f"  {r['model']:<13} {r['status']}")
-        for q in paper.get("ratios", []):
-            measured = "  ".join(f"{k} {'-' if q.get(k) is None else format(q[k], '.2f')}" for k in paper["precisions"])
-            ratio = q.get("paper_ratio")
+def speed_summary(speed: dict[str, Any]) -> list[str]:
+    """The lines that report ``gpu_bench.json`` (the record of :func:`speed_against_peers`): one row per model,
+    then swinlab against the fastest peer of each group."""
+    lines = [f"speed against the peers ({speed.get('precision', '?')}, {speed.get('seconds', 0):.0f} s):"]
+    lines.append(
+        f"  {'group':<16} {'model':<50} {'params':>8} {'train img/s':>12} {'infer img/s':>12} {'MFU':>6} "
+        f"{'train mem':>10}"
+    )
+    for r in speed.get("rows", []):
+        if r["status"] == "ok":
+            mfu = "-" if r.get("train_mfu") is None else f"{r['train_mfu']:.1%}"
+            mem = "-" if r.get("train_peak_memory_gb") is None else f"{r['train_peak_memory_gb']:.2f} GB"
             lines.append(
-                f"  {q['a'] + ' / ' + q['b']:<28} {measured}   paper {'-' if ratio is None else format(ratio, '.2f')}"
-            )
-        if paper.get("status") == "failed":
-            lines.append(f"  failed: {paper.get('reason')}")
-    trained = results.get("train")
-    if trained is not None:
-        if trained.get("status") in ("done", "interrupted"):
-            h, t, g = trained["history"], trained.get("test") or {}, trained["targets"]
-            early, final = g["early"], g["final"]
-            lines.append(
-                f"training ({trained['data']}, {trained.get('device')}): {len(h)} epochs in "
-                f"{h[-1]['elapsed_s'] if h else 0:.0f} s, best val acc {trained.get('best_val_acc') or 0:.4f}, "
-                f"test acc {t.get('acc', float('nan')):.4f} (epoch {t.get('epoch')}, 95% interval "
-                f"{'-'.join(format(v, '.3f') for v in t.get('ci95', []))})"
-            )
-            ebest = early["best_test_acc_within"]
-            lines.append(
-                f"  >= {early['target']:.0%} within {early['within_s']:.0f} s: {'met' if early['met'] else 'NOT met'} "
-                f"(best {'-' if ebest is None else format(ebest, '.4f')}"
-                + (f", missed by {early['missed_by'] * 100:.2f} points" if early["missed_by"] else "")
-                + ")"
-            )
-            lines.append(
-                f"  >= {final['target']:.0%} within the budget: {'met' if final['met'] else 'NOT met'}"
-                + (f" (missed by {final['missed_by'] * 100:.2f} points)" if final["missed_by"] else "")
-                + f"; aim {final['aim']:.1%}: {'met' if final['aim_met'] else 'not met'}"
+                f"  {r['group']:<16} {r['model']:<50} {r['params'] / 1e6:7.2f}M {r['train_images_per_s']:12,.0f} "
+                f"{r['infer_images_per_s']:12,.0f} {mfu:>6} {mem:>10}"
             )
         else:
-            lines.append(f"training: {trained.get('status')}: {trained.get('reason')}")
+            lines.append(f"  {r['group']:<16} {r['model']:<50} {r['status']}")
+    for c in speed.get("comparison", []):
+        parts = []
+        for key, what in (("train_images_per_s", "train"), ("infer_images_per_s", "infer")):
+            q = c[key]
+            if q["swinlab_over_fastest_peer"] is not None:
+                parts.append(f"{what} {q['swinlab_over_fastest_peer']:.2f}x ({q['fastest_peer']})")
+        if parts:
+            lines.append(f"  swinlab / fastest peer, {c['group']}: " + ", ".join(parts))
+    if speed.get("status") == "failed":
+        lines.append(f"  failed: {speed.get('reason')}")
+    return lines
+
+
+def paper_summary(paper: dict[str, Any]) -> list[str]:
+    """The lines that report ``paper_throughput_gpu.json`` (the record of :func:`paper_throughput`): images/s
+    per model and precision beside the paper's V100 figure, then the paper's pairs as ratios."""
+    lines = [f"paper's throughput table (batch {paper.get('batch_size')}, images/s):"]
+    for r in paper.get("rows", []):
+        if r["status"] == "ok":
+            lines.append(
+                f"  {r['model']:<13} "
+                + "  ".join(f"{k} {r[f'images_per_s_{k}']:9,.1f}" for k in paper["precisions"])
+                + f"   paper V100 {r['paper_images_per_s']:6.1f}"
+            )
+        else:
+            lines.append(f"  {r['model']:<13} {r['status']}")
+    for q in paper.get("ratios", []):
+        measured = "  ".join(f"{k} {'-' if q.get(k) is None else format(q[k], '.2f')}" for k in paper["precisions"])
+        ratio = q.get("paper_ratio")
+        lines.append(
+            f"  {q['a'] + ' / ' + q['b']:<28} {measured}   paper {'-' if ratio is None else format(ratio, '.2f')}"
+        )
+    if paper.get("status") == "failed":
+        lines.append(f"  failed: {paper.get('reason')}")
+    return lines
+
+
+def training_summary(trained: dict[str, Any]) -> list[str]:
+    """The lines that report ``cifar10_gpu_history.json`` (the record of :func:`reference_training`): epochs,
+    the validation-chosen epoch's test accuracy with its interval, and each target met or missed by how much."""
+    if trained.get("status") not in ("done", "interrupted"):
+        return [f"training: {trained.get('status')}: {trained.get('reason')}"]
+    h, t, g = trained["history"], trained.get("test") or {}, trained["targets"]
+    early, final = g["early"], g["final"]
+    ebest = early["best_test_acc_within"]
+    return [
+        f"training ({trained['data']}, {trained.get('device')}): {len(h)} epochs in "
+        f"{h[-1]['elapsed_s'] if h else 0:.0f} s, best val acc {trained.get('best_val_acc') or 0:.4f}, "
+        f"test acc {t.get('acc', float('nan')):.4f} (epoch {t.get('epoch')}, 95% interval "
+        f"{'-'.join(format(v, '.3f') for v in t.get('ci95', []))})",
+        f"  >= {early['target']:.0%} within {early['within_s']:.0f} s: {'met' if early['met'] else 'NOT met'} "
+        f"(best {'-' if ebest is None else format(ebest, '.4f')}"
+        + (f", missed by {early['missed_by'] * 100:.2f} points" if early["missed_by"] else "")
+        + ")",
+        f"  >= {final['target']:.0%} within the budget: {'met' if final['met'] else 'NOT met'}"
+        + (f" (missed by {final['missed_by'] * 100:.2f} points)" if final["missed_by"] else "")
+        + f"; aim {final['aim']:.1%}: {'met' if final['aim_met'] else 'not met'}",
+    ]
+
+
+def _summary(results: dict[str, dict[str, Any]], clock: Clock, out: Path) -> str:
+    lines = [f"== reference run: {clock.elapsed():.0f} s of {clock.minutes * 60:.0f} s; files in {out} =="]
+    for part, summary in (("speed", speed_summary), ("paper", paper_summary), ("train", training_summary)):
+        if results.get(part) is not None:
+            lines += summary(results[part])
     return "\n".join(lines)
 
 

@@ -279,3 +279,59 @@ def test_the_smoke_run_writes_the_three_files_within_its_minutes(tmp_path):
     assert 0.0 <= trained["test"]["acc"] <= 1.0 and trained["test"]["n"] == 64
     assert set(trained["targets"]) == {"data", "early", "final"}
     assert trained["budget"]["command_seconds_at_end"] < minutes * 60
+
+    # the summaries that the run prints and lesson 08 shows
+    report = "\n".join([*rr.speed_summary(speed), *rr.paper_summary(paper), *rr.training_summary(trained)])
+    assert all(r["model"] in report for r in speed["rows"]) and all(r["model"] in report for r in paper["rows"])
+    assert f"{trained['test']['acc']:.4f}" in report and "within the budget" in report
+    assert "swinlab / fastest peer, 32 px, eager" in report or not any(
+        r["status"] == "ok" and r["impl"] != "swinlab" for r in speed["rows"]
+    )
+
+
+def test_the_committed_gpu_records_come_from_the_reference_run_on_a_cuda_gpu():
+    """The files in assets/ that lessons 08 and 09 and the README quote were written by the command on a GPU
+    (not by a CPU rehearsal copied over them)."""
+    from pathlib import Path
+
+    assets = Path(__file__).resolve().parents[1] / "assets"
+    present = {part: assets / name for part, name in rr.OUTPUT_FILES.items() if (assets / name).exists()}
+    if not present:
+        pytest.skip("no GPU reference run is committed")
+    for part, path in present.items():
+        record = json.loads(path.read_text())
+        assert record["command"].startswith("python -m swinlab.reference_run"), part
+        assert "--smoke" not in record["command"] and record["device"].startswith("NVIDIA"), part
+        assert record["status"] == "done" and record["torch"].split("+")[1].startswith("cu"), part
+        if part == "train":  # all of CIFAR-10: 45,000 + 5,000 training images, the test set once, whole
+            assert (record["n_train"], record["n_val"], record["test"]["n"]) == (45_000, 5_000, 10_000)
+
+
+def test_the_attention_gradient_check_finds_the_fused_path_right_on_the_cpu():
+    check = rr.attention_gradient_check(torch.device("cpu"), batch_size=2)
+    assert check["fused_ok"] and check["precision"] == "bfloat16"
+    assert check["variants"]["fused float32"]["worst_relative_error"] < 1e-5  # the same function, rounded differently
+    assert set(check["variants"]) == {"fused float32", "explicit bfloat16", "fused bfloat16"}
+
+
+def test_the_attention_gradient_check_fails_a_kernel_with_a_wrong_bias_gradient(monkeypatch):
+    """A fused kernel that drops the gradient of its float mask (so the bias tables never learn) is caught."""
+    import swinlab.attention as attention
+
+    real = attention.F.scaled_dot_product_attention
+
+    def no_mask_gradient(q, k, v, attn_mask=None, **kwargs):
+        return real(q, k, v, attn_mask=None if attn_mask is None else attn_mask.detach(), **kwargs)
+
+    monkeypatch.setattr(attention.F, "scaled_dot_product_attention", no_mask_gradient)
+    check = rr.attention_gradient_check(torch.device("cpu"), batch_size=2)
+    assert not check["fused_ok"]
+    assert check["variants"]["fused float32"]["worst_bias_table_error"] == pytest.approx(1.0)
+
+
+def test_training_falls_back_to_the_explicit_path_when_the_fused_gradients_disagree(tmp_path, monkeypatch):
+    monkeypatch.setattr(rr, "attention_gradient_check", lambda device, batch_size=64: {"fused_ok": False})
+    assert rr.main(["--smoke", "--parts", "train", "--out", str(tmp_path)]) == 0
+    trained = json.loads((tmp_path / "cifar10_gpu_history.json").read_text())
+    assert trained["status"] == "done" and trained["model_kwargs"]["fused"] is False
+    assert trained["attention_gradient_check"] == {"fused_ok": False}

@@ -112,6 +112,49 @@ def lr_schedule_figure(cfg, steps_per_epoch: int, title: str | None = None):
     return fig
 
 
+def run_dynamics_figure(history, title: str | None = None):
+    """One run's epochs read together: accuracy (validation, and test when recorded) and training loss on
+    top, the learning rate below, sharing the epoch axis, so that what the schedule did and what the
+    model did line up. ``history``: the per-epoch records of ``train`` (``epoch``, ``val_acc``,
+    ``train_loss``, ``lr``, optionally ``test_acc``). Returns the Figure."""
+    epochs = [r["epoch"] for r in history]
+    fig, (top, bottom) = new_figure(2, 1, size=(7.0, 2.4), sharex=True)
+    top.plot(epochs, [r["val_acc"] for r in history], color="C0", label="validation accuracy")
+    if all(r.get("test_acc") is not None for r in history):
+        top.plot(
+            epochs, [r["test_acc"] for r in history], color="C0", ls=":", lw=0.9, label="test accuracy (per epoch)"
+        )
+    top.set_ylabel("accuracy")
+    top.grid(alpha=0.3)
+    loss_ax = top.twinx()
+    loss_ax.plot(epochs, [r["train_loss"] for r in history], color="C3", lw=0.9, label="training loss")
+    loss_ax.set_ylabel("training loss", color="C3")
+    handles = top.get_legend_handles_labels()[0] + loss_ax.get_legend_handles_labels()[0]
+    top.legend(handles=handles, fontsize=7, loc="center right")
+    bottom.plot(epochs, [r["lr"] for r in history], color="0.3")
+    bottom.set_ylabel("learning rate")
+    bottom.set_xlabel("epoch")
+    bottom.grid(alpha=0.3)
+    if title:
+        top.set_title(title, fontsize=9)
+    return fig
+
+
+def epoch_table(history, epochs) -> str:
+    """Chosen epochs of a run as text: learning rate, training loss, validation (and test) accuracy, elapsed
+    seconds. ``epochs``: the epoch numbers to show (those not in the history are skipped)."""
+    wanted = set(epochs)
+    lines = [f"{'epoch':>5} {'lr':>9} {'train loss':>10} {'val acc':>8} {'test acc':>8} {'elapsed':>8}"]
+    for r in history:
+        if r["epoch"] in wanted:
+            test = "-" if r.get("test_acc") is None else f"{r['test_acc']:.3f}"
+            lines.append(
+                f"{r['epoch']:>5} {r['lr']:>9.2e} {r['train_loss']:>10.3f} {r['val_acc']:>8.3f} {test:>8} "
+                f"{r['elapsed_s']:>7.0f}s"
+            )
+    return "\n".join(lines)
+
+
 def confusion_figure(matrix, classes, title: str | None = None):
     """A confusion matrix ``(K, K)`` (rows: true class, columns: predicted), each row in % of that class."""
     m = np.asarray(matrix, dtype=float)
