@@ -118,7 +118,7 @@ def run_dynamics_figure(history, title: str | None = None):
     model did line up. ``history``: the per-epoch records of ``train`` (``epoch``, ``val_acc``,
     ``train_loss``, ``lr``, optionally ``test_acc``). Returns the Figure."""
     epochs = [r["epoch"] for r in history]
-    fig, (top, bottom) = new_figure(2, 1, size=(7.0, 2.4), sharex=True)
+    fig, (top, bottom) = new_figure(2, 1, size=(6.4, 2.0), sharex=True)
     top.plot(epochs, [r["val_acc"] for r in history], color="C0", label="validation accuracy")
     if all(r.get("test_acc") is not None for r in history):
         top.plot(
