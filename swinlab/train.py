@@ -1048,6 +1048,28 @@ class _Run:
         self.correct = torch.zeros((), device=self.device)
         self.seen, self.step_in_epoch, self.t_steady, self.steady_steps = 0, 0, None, 0
 
+    def step(self, x: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One ``train_step``. If ``torch.compile`` fails to build the step (a compiler error, raised before
+        the optimizer has moved anything), the run warns, goes on without it and says so in its history."""
+        cfg = self.cfg
+        try:
+            return train_step(
+                self.model, self.optimizer, x, targets, self.amp_dtype, cfg.grad_clip, self.scaler, self.forward
+            )
+        except Exception as e:
+            if self.forward is self.model or not type(e).__module__.startswith(("torch._dynamo", "torch._inductor")):
+                raise
+            reason = f"{type(e).__name__}: {str(e).strip().splitlines()[0][:300] if str(e).strip() else ''}"
+            print(
+                f"torch.compile failed ({reason}); training goes on without it (pass compile=False, or --no-compile, "
+                "to skip the attempt)",
+                file=sys.stderr,
+                flush=True,
+            )
+            self.forward = self.model
+            self.meta["compile_failed"] = reason
+            return train_step(self.model, self.optimizer, x, targets, self.amp_dtype, cfg.grad_clip, self.scaler)
+
     def after_step(self, loss: torch.Tensor, logits: torch.Tensor, main: torch.Tensor, lr: float) -> bool:
         """Book one step; True when the epoch must end now (the time budget or the schedule is used up)."""
         cfg, i = self.cfg, self.step_in_epoch
@@ -1343,9 +1365,7 @@ def train(
                 if cfg.channels_last:
                     x = x.contiguous(memory_format=torch.channels_last)
                 lr = run.schedule.apply()  # 3. step, at this step's learning rate
-                loss, logits = train_step(
-                    model, run.optimizer, x, targets, run.amp_dtype, cfg.grad_clip, run.scaler, run.forward
-                )
+                loss, logits = run.step(x, targets)
                 run.schedule.advance()
                 if run.after_step(loss, logits, main, lr):
                     break

@@ -714,3 +714,43 @@ def test_the_data_fingerprint_names_its_source_and_changes_with_the_labels():
     c = SimpleNamespace(train_labels=np.arange(10)[::-1] % 10, test_labels=a.test_labels)
     assert data_fingerprint(c)["labels_sha256"] != data_fingerprint(a)["labels_sha256"]
     assert data_fingerprint(synthetic_cifar10(8, 4))["source"] == "synthetic stand-in"
+
+
+class _CompilerError(Exception):
+    """Stands in for a torch.compile build failure (its classes live in torch._dynamo / torch._inductor)."""
+
+
+_CompilerError.__module__ = "torch._inductor.exc"
+
+
+def _compiled_that_fails(error: Exception):
+    def compile(model):
+        def forward(x):
+            raise error
+
+        return forward
+
+    return compile
+
+
+def test_a_compile_failure_falls_back_to_the_eager_model_and_is_recorded(data, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(torch, "compile", _compiled_that_fails(_CompilerError("C++ compile error\nCommand: g++ ...")))
+    result = train(tiny_model(), data, tiny_cfg(epochs=2, compile=True), device="cpu", out=tmp_path, progress=False)
+    assert len(result.history) == 2 and result.test is not None
+    saved = json.loads((tmp_path / "history.json").read_text())
+    assert saved["compile_failed"] == "_CompilerError: C++ compile error"
+    assert "torch.compile failed (_CompilerError: C++ compile error); training goes on without it" in (
+        capsys.readouterr().err
+    )
+    # the same run never compiled: identical weights (the failed attempt moved nothing)
+    plain = train(tiny_model(), data, tiny_cfg(epochs=2, compile=False), device="cpu", progress=False)
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(result.model.state_dict().values(), plain.model.state_dict().values(), strict=True)
+    )
+
+
+def test_an_error_that_is_not_the_compilers_is_not_swallowed(data, monkeypatch):
+    monkeypatch.setattr(torch, "compile", _compiled_that_fails(RuntimeError("CUDA out of memory")))
+    with pytest.raises(RuntimeError, match="out of memory"):
+        train(tiny_model(), data, tiny_cfg(epochs=1, compile=True), device="cpu", progress=False)
