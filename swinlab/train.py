@@ -958,6 +958,7 @@ class _Run:
             total=self._bar_total(), disable=not progress, unit="step", desc=self.model_name, dynamic_ncols=True
         )
         self.progress, self.interrupted = progress, False
+        self.phase = "training"  # "evaluating", "testing": named by an out-of-memory error
         self.t_run = time.perf_counter() - self.elapsed_before
         self.elapsed = self.elapsed_before
 
@@ -1113,6 +1114,38 @@ class _Run:
     def _n_eval(self) -> int:
         n = self.data["val_labels"].shape[0]
         return n + (self.data["test_labels"].shape[0] if self.cfg.track_test else 0)
+
+    def out_of_memory(self, error: BaseException) -> torch.OutOfMemoryError:
+        """The out-of-memory error to raise instead of ``error``: where it ran out, with which batch size, and
+        what to try."""
+        cfg = self.cfg
+        where = {
+            "training": f"training (epoch {self.epoch + 1})",
+            "evaluating": f"evaluating epoch {self.epoch + 1}",
+            "testing": "testing the chosen model",
+        }[self.phase]
+        if self.phase != "training":
+            advice = (
+                f"evaluate in smaller batches: eval_batch_size={max(1, cfg.eval_batch_size // 2)} "
+                f"(now {cfg.eval_batch_size})"
+            )
+        else:
+            half = max(1, cfg.batch_size // 2)
+            advice = (
+                f"train with batch_size={half} (--batch-size {half}) and lr={cfg.lr / 2:g} (--lr {cfg.lr / 2:g}), "
+                "the learning rate scaled with the batch, in a new run folder"
+            )
+        memory = ""
+        if self.device.type == "cuda":
+            total = torch.cuda.get_device_properties(self.device).total_memory / 2**30
+            memory = f" ({total:.0f} GiB)"
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        return torch.OutOfMemoryError(
+            f"out of memory while {where}, {self.model_name} with batch_size="
+            f"{cfg.batch_size} and eval_batch_size={cfg.eval_batch_size} on {self.meta['device']}{memory}: {advice}; "
+            f"close other programs that use the device (nvidia-smi lists them). {self._kept()}"
+            f"The error was: {first}"
+        )
 
     def _kept(self) -> str:
         if self.out is None:
@@ -1369,7 +1402,9 @@ def train(
                 run.schedule.advance()
                 if run.after_step(loss, logits, main, lr):
                     break
+            run.phase = "evaluating"
             record = run.record()  # 4. evaluate on the validation split, 5. record
+            run.phase = "training"
             run.checkpoint()  # 6. checkpoint
             if callback is not None:
                 callback(record)
@@ -1377,10 +1412,17 @@ def train(
                 break
     except KeyboardInterrupt:
         run.interrupted = True
+    except torch.OutOfMemoryError as e:
+        run.bar.close()
+        raise run.out_of_memory(e) from e
     except BaseException:
         run.bar.close()
         raise
-    return run.finish()  # the test set, once
+    run.phase = "testing"
+    try:
+        return run.finish()  # the test set, once
+    except torch.OutOfMemoryError as e:
+        raise run.out_of_memory(e) from e
 
 
 def _device_name(device: torch.device) -> str:

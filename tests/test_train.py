@@ -754,3 +754,37 @@ def test_an_error_that_is_not_the_compilers_is_not_swallowed(data, monkeypatch):
     monkeypatch.setattr(torch, "compile", _compiled_that_fails(RuntimeError("CUDA out of memory")))
     with pytest.raises(RuntimeError, match="out of memory"):
         train(tiny_model(), data, tiny_cfg(epochs=1, compile=True), device="cpu", progress=False)
+
+
+def test_running_out_of_memory_names_the_batch_size_and_what_to_try(data, tmp_path, monkeypatch):
+    from swinlab import train as train_module
+
+    real_step = train_module._Run.step
+    calls = []
+
+    def step(self, x, targets):  # the second epoch's first step runs out of memory
+        calls.append(1)
+        if len(calls) > 3:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real_step(self, x, targets)
+
+    monkeypatch.setattr(train_module._Run, "step", step)
+    cfg = tiny_cfg(epochs=3, batch_size=32)  # 96 images: 3 steps an epoch
+    with pytest.raises(torch.OutOfMemoryError) as info:
+        train(tiny_model(), data, cfg, device="cpu", out=tmp_path, progress=False)
+    message = str(info.value)
+    assert "out of memory while training (epoch 2), swin_micro with batch_size=32" in message
+    assert f"batch_size=16 (--batch-size 16) and lr={cfg.lr / 2:g}" in message
+    assert "The checkpoint of epoch 1" in message and "Tried to allocate 2.00 GiB" in message
+    assert load_checkpoint(tmp_path / "checkpoint.pt")["epoch"] == 1  # what was learned is kept
+
+
+def test_running_out_of_memory_while_evaluating_says_so(data, monkeypatch):
+    from swinlab import train as train_module
+
+    def evaluate(self, split):
+        raise torch.OutOfMemoryError("CUDA out of memory.")
+
+    monkeypatch.setattr(train_module._Run, "evaluate", evaluate)
+    with pytest.raises(torch.OutOfMemoryError, match=r"while evaluating epoch 1, .*eval_batch_size=\d+ \(now"):
+        train(tiny_model(), data, tiny_cfg(epochs=1), device="cpu", progress=False)
