@@ -1,6 +1,7 @@
-"""Lessons 04-07 as saved: small enough to open anywhere, no machine path in any output, no widget state, every
+"""Lessons 00-07 as saved: small enough to open anywhere, no machine path in any output, no widget state, every
 exercise saved unfinished (its cell prints what is missing, raising nothing), the exercise's target neither
-imported nor used above it, and no solution anywhere in the notebook, in code, text or output."""
+imported nor used above it, no solution anywhere in the notebook (in code, text or output), and headings that
+read "# NN · Title" and "## N · Section"."""
 
 import json
 from pathlib import Path
@@ -10,25 +11,54 @@ from test_notebooks_clean import output_texts  # the one reader of what an outpu
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
-# notebook -> the checkers of its exercises, the swinlab functions the exercises ask the student to write (never
+# notebook -> what its unfinished exercises hold ("..." for a value, "    ..." for a function's body), the
+# checkers of its exercises, the swinlab functions the exercises ask the student to write (never
 # imported or used above them), and strings that only a solution would contain
 LESSONS = {
+    "00_welcome.ipynb": {
+        "stub": "...",
+        "checkers": ["check_token_counts", "check_equal_scores_side"],
+        "targets": [],
+        "solutions": ["9,216", "84,934,656", "1,327,104", "448"],
+    },
+    "01_patches.ipynb": {
+        "stub": "...",
+        "checkers": ["check_patches_to_image", "check_linear_to_conv"],
+        "targets": ["patches_to_image"],
+        "solutions": ["b h w (p1 p2 c) -> b (h p1) (w p2) c", "o (p1 p2 c) -> o c p1 p2"],
+    },
+    "02_local_windows.ipynb": {
+        "stub": "...",
+        "checkers": ["check_window_reverse", "check_window_sequences"],
+        "targets": ["window_reverse"],
+        "solutions": ["(b nh nw) mh mw c -> b (nh mh) (nw mw) c", "b c (nh mh) (nw mw) ->"],
+    },
+    "03_complexity.ipynb": {
+        "stub": "...",
+        "checkers": ["check_attention_flops", "check_tokens_for_ratio", "check_block_flops"],
+        "targets": ["msa_flops", "wmsa_flops"],
+        "solutions": ["2218", "2 * M**2 * h * w * C"],
+    },
     "04_relative_position.ipynb": {
+        "stub": "    ...",
         "checkers": ["check_relative_position_index", "check_rectangular_index"],
         "targets": ["relative_position_index", "relative_coordinates", "RelativePositionBias"],
         "solutions": ["2 * Mw - 1", "(2 * M - 1) + dx", "Mw - 1)"],
     },
     "05_shifted_windows.ipynb": {
+        "stub": "    ...",
         "checkers": ["check_shift_mask", "check_masked_pairs"],
         "targets": ["shift_mask"],
         "solutions": ["(torch.arange(H) + s) % H", "(M - s) ** 2 + s**2", "M**4 - M**2"],
     },
     "06_patch_merging.ipynb": {
+        "stub": "    ...",
         "checkers": ["check_merge_neighbours", "check_merging_as_conv"],
         "targets": ["merge_neighbours"],
         "solutions": ["(pw ph c)", "(dx dy c)", "o c dy dx", "permute(0, 3, 2, 1)"],
     },
     "07_swin_transformer.ipynb": {
+        "stub": "    ...",
         "checkers": ["check_block_params", "check_swin_params"],
         "targets": [],
         "solutions": ["12 * C", "(2 * M - 1) ** 2 * heads", "4 * dim * 2 * dim"],
@@ -62,8 +92,9 @@ def test_every_exercise_is_saved_unfinished_and_prints_what_is_missing(name):
     cells = _notebook(name)["cells"]
     for checker in LESSONS[name]["checkers"]:
         [cell] = [c for c in cells if c["cell_type"] == "code" and f"{checker}(" in "".join(c["source"])]
-        assert "    ..." in "".join(cell["source"])
+        assert LESSONS[name]["stub"] in "".join(cell["source"])
         assert "Not finished yet:" in _outputs_text(cell)
+        assert not any(out["output_type"] == "error" for out in cell["outputs"])
 
 
 @pytest.mark.parametrize("name", sorted(LESSONS))
