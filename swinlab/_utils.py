@@ -3,12 +3,15 @@ way the package reads a file written by ``torch.save``."""
 
 from __future__ import annotations
 
+import argparse
+import math
 import numbers
 import os
 import pickle
 import pickletools
 import re
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -242,3 +245,28 @@ def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def number_arg(
+    kind: type, low: float | None = None, high: float | None = None, low_open: bool = False, high_open: bool = False
+) -> Callable[[str], Any]:
+    """An argparse type: ``kind`` within ``[low, high]`` (or open at either end); argparse names the flag."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a{'n int' if kind is int else ' number'}") from None
+        if kind is float and not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{text} is not a finite number")
+        too_low = low is not None and (value <= low if low_open else value < low)
+        too_high = high is not None and (value >= high if high_open else value > high)
+        if too_low or too_high:
+            lo = "" if low is None else f"{'>' if low_open else '>='} {low:g}"
+            hi = "" if high is None else f"{'<' if high_open else '<='} {high:g}"
+            raise argparse.ArgumentTypeError(
+                f"{text} is out of range: it must be {' and '.join(x for x in (lo, hi) if x)}"
+            )
+        return value
+
+    return parse

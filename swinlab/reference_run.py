@@ -57,6 +57,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._utils import number_arg
 from .data import CIFAR10Arrays
 
 _IMPORTED_AT = time.perf_counter()
@@ -368,6 +369,21 @@ def _timm_fused(model: nn.Module) -> nn.Module:
     return model
 
 
+def _timm_rows(label: str, timm: Any, make: Callable[[], nn.Module]) -> list[tuple[str, str, Any]]:
+    """timm's model as it comes and with its fused attention switched on: two ``(label, "timm", builder)``
+    rows, or the reason timm cannot be imported in place of each builder."""
+    rows: list[tuple[str, str, Any]] = []
+    for fused in (False, True):
+        name = label + (" (fused attention)" if fused else "")
+
+        def build(fused: bool = fused) -> nn.Module:
+            model = make()
+            return _timm_fused(model) if fused else model
+
+        rows.append((name, "timm", timm if isinstance(timm, str) else build))
+    return rows
+
+
 def peer_builders(config: dict[str, Any], drop_path: float, peers: dict[str, Any]) -> list[tuple[str, str, Any]]:
     """The peers built with swinlab's configuration ``config`` (a ``SwinTransformer.config``): a list of
     ``(label, implementation, builder or the reason there is none)``."""
@@ -395,31 +411,24 @@ def peer_builders(config: dict[str, Any], drop_path: float, peers: dict[str, Any
                 ),
             )
         )
-    tm = peers.get("timm")
-    for fused in (False, True):
-        label = "timm SwinTransformer" + (" (fused attention)" if fused else "")
-        if isinstance(tm, str):
-            out.append((label, "timm", tm))
-            continue
+
+    def timm_swin() -> nn.Module:
         from timm.models.swin_transformer import SwinTransformer as TimmSwin
 
-        def build(fused: bool = fused) -> nn.Module:
-            model = TimmSwin(
-                img_size=c["img_size"],
-                patch_size=c["patch_size"],
-                in_chans=c["in_chans"],
-                num_classes=c["num_classes"],
-                embed_dim=c["embed_dim"],
-                depths=tuple(c["depths"]),
-                num_heads=tuple(c["num_heads"]),
-                window_size=c["window_size"],
-                mlp_ratio=c["mlp_ratio"],
-                drop_path_rate=drop_path,
-            )
-            return _timm_fused(model) if fused else model
+        return TimmSwin(
+            img_size=c["img_size"],
+            patch_size=c["patch_size"],
+            in_chans=c["in_chans"],
+            num_classes=c["num_classes"],
+            embed_dim=c["embed_dim"],
+            depths=tuple(c["depths"]),
+            num_heads=tuple(c["num_heads"]),
+            window_size=c["window_size"],
+            mlp_ratio=c["mlp_ratio"],
+            drop_path_rate=drop_path,
+        )
 
-        out.append((label, "timm", build))
-    return out
+    return out + _timm_rows("timm SwinTransformer", peers.get("timm"), timm_swin)
 
 
 def peer_swin_t_builders(drop_path: float, peers: dict[str, Any]) -> list[tuple[str, str, Any]]:
@@ -436,18 +445,11 @@ def peer_swin_t_builders(drop_path: float, peers: dict[str, Any]) -> list[tuple[
         )
     )
     tm = peers.get("timm")
-    for fused in (False, True):
-        label = "timm swin_tiny_patch4_window7_224" + (" (fused attention)" if fused else "")
-        if isinstance(tm, str):
-            out.append((label, "timm", tm))
-            continue
 
-        def build(fused: bool = fused) -> nn.Module:
-            model = tm.create_model("swin_tiny_patch4_window7_224", pretrained=False, drop_path_rate=drop_path)
-            return _timm_fused(model) if fused else model
+    def timm_swin_t() -> nn.Module:
+        return tm.create_model("swin_tiny_patch4_window7_224", pretrained=False, drop_path_rate=drop_path)
 
-        out.append((label, "timm", build))
-    return out
+    return out + _timm_rows("timm swin_tiny_patch4_window7_224", tm, timm_swin_t)
 
 
 def _counted_gmacs(model: nn.Module, img_size: int, device: torch.device) -> float | None:
@@ -1069,14 +1071,7 @@ def _parts(text: str) -> tuple[str, ...]:
     return tuple(p for p in PARTS if p in names)
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
+_POSITIVE = number_arg(float, 0, low_open=True)  # --minutes and the parts' seconds
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -1092,7 +1087,7 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--data-dir", default=None, help="CIFAR-10 folder (the official archive; see swinlab.data)")
     source.add_argument("--jpeg-npz", type=Path, default=None, help="cifar10-jpeg.npz, decoded in parallel")
     p.add_argument(
-        "--minutes", type=_positive, default=None, help="the whole command's time (default 8.5; 2 with --smoke)"
+        "--minutes", type=_POSITIVE, default=None, help="the whole command's time (default 8.5; 2 with --smoke)"
     )
     p.add_argument("--parts", type=_parts, default=PARTS, help="a subset of speed,paper,train (default: all three)")
     p.add_argument("--smoke", action="store_true", help="rehearse every part on the CPU with tiny sizes")
@@ -1103,19 +1098,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None, help="processes decoding the JPEGs (default: all cores)")
     p.add_argument(
         "--speed-seconds",
-        type=_positive,
+        type=_POSITIVE,
         default=None,
         help=f"time for the speed part (default {SPEED_BUDGET_S:.0f}; with --smoke, 45%% of --minutes)",
     )
     p.add_argument(
         "--paper-seconds",
-        type=_positive,
+        type=_POSITIVE,
         default=None,
         help=f"time for the paper's table (default {PAPER_BUDGET_S:.0f}; with --smoke, 15%% of --minutes)",
     )
     p.add_argument(
         "--reserve-seconds",
-        type=_positive,
+        type=_POSITIVE,
         default=None,
         help="time kept after training for its last evaluations and the files "
         f"(default {FINISH_RESERVE_S:.0f}; 20 with --smoke)",

@@ -57,7 +57,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
-from ._utils import torch_load_safely, write_json_atomic
+from ._utils import number_arg, torch_load_safely, write_json_atomic
 from .data import CIFAR10_MEAN, CIFAR10_STD
 
 __all__ = [
@@ -1436,31 +1436,6 @@ def _device_name(device: torch.device) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def _number(
-    kind: type, low: float | None = None, high: float | None = None, low_open: bool = False, high_open: bool = False
-) -> Callable[[str], Any]:
-    """An argparse type: ``kind`` within ``[low, high]`` (or open at either end); argparse names the flag."""
-
-    def parse(text: str) -> Any:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a{'n int' if kind is int else ' number'}") from None
-        if kind is float and not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"{text} is not a finite number")
-        too_low = low is not None and (value <= low if low_open else value < low)
-        too_high = high is not None and (value >= high if high_open else value > high)
-        if too_low or too_high:
-            lo = "" if low is None else f"{'>' if low_open else '>='} {low:g}"
-            hi = "" if high is None else f"{'<' if high_open else '<='} {high:g}"
-            raise argparse.ArgumentTypeError(
-                f"{text} is out of range: it must be {' and '.join(x for x in (lo, hi) if x)}"
-            )
-        return value
-
-    return parse
-
-
 #: Flags that set the recipe or the model; a resumed run keeps the saved ones, so these conflict with --resume.
 RECIPE_FLAGS = {
     "model": "--model",
@@ -1485,7 +1460,7 @@ RECIPE_FLAGS = {
 
 
 def _parser() -> argparse.ArgumentParser:
-    positive_int, positive = _number(int, 1), _number(float, 0, low_open=True)
+    positive_int, positive = number_arg(int, 1), number_arg(float, 0, low_open=True)
     p = argparse.ArgumentParser(
         prog="python -m swinlab.train",
         description="Train a Swin Transformer on CIFAR-10 (GPU preset on CUDA, quick preset with --quick). "
@@ -1511,14 +1486,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=positive_int)
     p.add_argument("--batch-size", type=positive_int)
     p.add_argument("--lr", type=positive, help="peak learning rate")
-    p.add_argument("--min-lr", type=_number(float, 0), help="where the cosine ends (<= --lr)")
-    p.add_argument("--weight-decay", type=_number(float, 0))
-    p.add_argument("--warmup-epochs", type=_number(float, 0))
-    p.add_argument("--drop-path", type=_number(float, 0, 1, high_open=True), help="stochastic depth rate in [0, 1)")
-    p.add_argument("--max-minutes", type=_number(float, 0), help="time budget; 0 for none")
+    p.add_argument("--min-lr", type=number_arg(float, 0), help="where the cosine ends (<= --lr)")
+    p.add_argument("--weight-decay", type=number_arg(float, 0))
+    p.add_argument("--warmup-epochs", type=number_arg(float, 0))
+    p.add_argument("--drop-path", type=number_arg(float, 0, 1, high_open=True), help="stochastic depth rate in [0, 1)")
+    p.add_argument("--max-minutes", type=number_arg(float, 0), help="time budget; 0 for none")
     p.add_argument(
         "--val-size",
-        type=_number(int, 0),
+        type=number_arg(int, 0),
         help="training images held out for validation (default: a tenth, 5,000 of CIFAR-10)",
     )
     p.add_argument("--patience", type=positive_int, help="stop after this many epochs without a better val accuracy")
@@ -1530,7 +1505,7 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="also record the test accuracy every epoch (for curves; nothing is chosen with it)",
     )
-    p.add_argument("--seed", type=_number(int, 0), help="seeds the weights, the split, sampling and augmentation")
+    p.add_argument("--seed", type=number_arg(int, 0), help="seeds the weights, the split, sampling and augmentation")
     p.add_argument("--compile", dest="compile", action="store_true", default=None, help="force torch.compile on")
     p.add_argument("--no-compile", dest="compile", action="store_false", help="force torch.compile off")
     p.add_argument(
