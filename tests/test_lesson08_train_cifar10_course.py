@@ -18,6 +18,8 @@ from swinlab.course.lesson08_train_cifar10 import (
     check_lr_schedule,
     draw_attention,
     draw_augmentation,
+    epoch_table,
+    run_dynamics_figure,
 )
 from swinlab.data import synthetic_cifar10
 from swinlab.train import WarmupCosine, lr_at
@@ -144,3 +146,31 @@ def test_loss_floor_checker_accepts_the_entropy_and_names_typical_mistakes(capsy
     assert check_loss_floor(lambda e, k: ...) is False
     out = capsys.readouterr().out
     assert "Correct" in out and "Not finished yet" in out and "0.500" not in out
+
+
+def _history(with_test: bool):
+    return [
+        {"epoch": e, "lr": 1e-3 * e, "train_loss": 2.0 - 0.1 * e, "val_acc": 0.2 * e, "elapsed_s": 5.0 * e}
+        | ({"test_acc": 0.19 * e} if with_test else {})
+        for e in (1, 2, 3)
+    ]
+
+
+def test_run_dynamics_figure_lines_up_accuracy_loss_and_learning_rate_on_one_epoch_axis():
+    fig = run_dynamics_figure(_history(with_test=True), title="a run")
+    top, bottom, loss = fig.axes
+    assert [line.get_label() for line in top.lines] == ["validation accuracy", "test accuracy (per epoch)"]
+    assert np.allclose(top.lines[0].get_ydata(), [0.2, 0.4, 0.6]) and np.allclose(
+        loss.lines[0].get_ydata(), [1.9, 1.8, 1.7]
+    )
+    assert list(bottom.lines[0].get_xdata()) == [1, 2, 3] and np.allclose(
+        bottom.lines[0].get_ydata(), [1e-3, 2e-3, 3e-3]
+    )
+    assert len(run_dynamics_figure(_history(with_test=False)).axes[0].lines) == 1  # no test curve recorded
+
+
+def test_epoch_table_shows_the_chosen_epochs_only():
+    rows = epoch_table(_history(with_test=False), [1, 3, 7]).splitlines()
+    assert rows[0].split() == ["epoch", "lr", "train", "loss", "val", "acc", "test", "acc", "elapsed"]
+    assert [r.split()[0] for r in rows[1:]] == ["1", "3"]  # epoch 7 is not in the history
+    assert rows[2].split() == ["3", "3.00e-03", "1.700", "0.600", "-", "15s"]
