@@ -1000,7 +1000,8 @@ def reference_training(
         printed[0] = r["elapsed_s"]
         print(
             f"  epoch {r['epoch']:3d}: train loss {r['train_loss']:.3f} | val acc {r['val_acc']:.4f} | "
-            f"test acc {r.get('test_acc', float('nan')):.4f} | lr {r['lr']:.2e} | {r['images_per_s']:,.0f} img/s "
+            f"test acc {r.get('test_acc', float('nan')):.4f} | lr {r['lr']:.2e} | grad norm "
+            f"{r.get('grad_norm', float('nan')):.2f} | {r['images_per_s']:,.0f} img/s "
             f"| {r['elapsed_s']:.0f} s",
             flush=True,
         )

@@ -266,7 +266,8 @@ class TrainConfig:
 class TrainResult:
     """What :func:`train` returns.
 
-    ``history``: one dict per epoch with epoch, train_loss, train_acc, val_loss, val_acc, lr, seconds,
+    ``history``: one dict per epoch with epoch, train_loss, train_acc, val_loss, val_acc, lr, grad_norm and
+    grad_norm_max (the gradients' total norm before clipping: the epoch's mean and largest), seconds,
     images_per_s and elapsed_s (the run's clock at the epoch's end); test_loss and test_acc too when
     ``cfg.track_test`` (for curves only). ``best_epoch`` / ``best_val_acc``: the epoch chosen on the
     validation split. ``test``: the test set, evaluated once at the end on the chosen model:
@@ -843,28 +844,30 @@ def train_step(
     grad_clip: float | None = 1.0,
     scaler: torch.amp.GradScaler | None = None,
     forward: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    stats: dict[str, torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """One optimisation step on an augmented batch ``x (B, 3, H, W)`` with soft ``targets (B, K)``:
     forward (under autocast when ``amp_dtype``), soft-target cross-entropy, backward, gradient clipping,
     the optimizer's step. The learning rate is whatever the optimizer's groups hold (set it first).
 
     ``scaler``: loss scaling for fp16. ``forward``: a compiled version of ``model`` to call instead.
-    Returns ``(loss, logits)``, detached.
+    ``stats``: a dict that receives ``"grad_norm"``, the gradients' total norm before clipping (a tensor on
+    the device: reading it is left to the caller). Returns ``(loss, logits)``, detached.
     """
     with torch.autocast(x.device.type, dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None):
         logits = (model if forward is None else forward)(x)
     loss = soft_cross_entropy(logits, targets)
     optimizer.zero_grad(set_to_none=True)
+    (loss if scaler is None else scaler.scale(loss)).backward()
+    if scaler is not None:
+        scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
+    if grad_clip is not None or stats is not None:
+        norm = nn.utils.clip_grad_norm_(model.parameters(), math.inf if grad_clip is None else grad_clip)
+        if stats is not None:
+            stats["grad_norm"] = norm.detach()
     if scaler is None:
-        loss.backward()
-        if grad_clip is not None:
-            nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
         optimizer.step()
     else:
-        scaler.scale(loss).backward()
-        scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
-        if grad_clip is not None:
-            nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
         scaler.step(optimizer)
         scaler.update()
     return loss.detach(), logits.detach()
@@ -1047,15 +1050,29 @@ class _Run:
         self.t0 = time.perf_counter()
         self.loss_sum = torch.zeros((), device=self.device)
         self.correct = torch.zeros((), device=self.device)
-        self.seen, self.step_in_epoch, self.t_steady, self.steady_steps = 0, 0, None, 0
+        self.grad_norm_sum = torch.zeros((), device=self.device)
+        self.grad_norm_max = torch.zeros((), device=self.device)
+        self.seen, self.step_in_epoch, self.t_steady, self.steady_steps, self.grad_steps = 0, 0, None, 0, 0
 
     def step(self, x: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One ``train_step``. If ``torch.compile`` fails to build the step (a compiler error, raised before
         the optimizer has moved anything), the run warns, goes on without it and says so in its history."""
+        stats: dict[str, torch.Tensor] = {}
+        out = self._step(x, targets, stats)
+        if "grad_norm" in stats:  # summed on the device: no sync per step
+            norm = stats["grad_norm"].float()
+            self.grad_norm_sum += norm
+            torch.maximum(self.grad_norm_max, norm, out=self.grad_norm_max)
+            self.grad_steps += 1
+        return out
+
+    def _step(
+        self, x: torch.Tensor, targets: torch.Tensor, stats: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         cfg = self.cfg
         try:
             return train_step(
-                self.model, self.optimizer, x, targets, self.amp_dtype, cfg.grad_clip, self.scaler, self.forward
+                self.model, self.optimizer, x, targets, self.amp_dtype, cfg.grad_clip, self.scaler, self.forward, stats
             )
         except Exception as e:
             if self.forward is self.model or not type(e).__module__.startswith(("torch._dynamo", "torch._inductor")):
@@ -1069,7 +1086,9 @@ class _Run:
             )
             self.forward = self.model
             self.meta["compile_failed"] = reason
-            return train_step(self.model, self.optimizer, x, targets, self.amp_dtype, cfg.grad_clip, self.scaler)
+            return train_step(
+                self.model, self.optimizer, x, targets, self.amp_dtype, cfg.grad_clip, self.scaler, stats=stats
+            )
 
     def after_step(self, loss: torch.Tensor, logits: torch.Tensor, main: torch.Tensor, lr: float) -> bool:
         """Book one step; True when the epoch must end now (the time budget or the schedule is used up)."""
@@ -1202,6 +1221,14 @@ class _Run:
             "val_acc": val["acc"],
             **({"test_loss": test["loss"], "test_acc": test["acc"]} if test else {}),
             "lr": self.lr,
+            **(
+                {
+                    "grad_norm": self.grad_norm_sum.item() / self.grad_steps,
+                    "grad_norm_max": self.grad_norm_max.item(),
+                }
+                if self.grad_steps
+                else {}
+            ),
             "seconds": time.perf_counter() - self.t0,
             "images_per_s": self.seen / t_train,
             "elapsed_s": self.elapsed,

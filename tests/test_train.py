@@ -195,6 +195,8 @@ def test_training_learns_the_synthetic_task_and_writes_its_files(tmp_path):
     result = train(tiny_model(), synthetic_cifar10(320, 64, seed=1), cfg, device="cpu", out=tmp_path, progress=False)
     assert not result.interrupted and len(result.history) == 5
     assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
+    for h in result.history:  # the gradient norm before clipping, per epoch: its mean within its largest
+        assert 0 < h["grad_norm"] <= h["grad_norm_max"] and math.isfinite(h["grad_norm_max"])
     assert result.best_val_acc > 0.35  # chance is 0.1
     saved = load_history(tmp_path / "history.json")
     assert saved["history"] == result.history and saved["data"] == "synthetic stand-in"
@@ -425,6 +427,26 @@ def test_train_step_is_the_hand_written_step(data):
     assert torch.equal(loss_a, loss_b.detach())
     for (name, pa), pb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
         assert torch.equal(pa, pb), name
+
+
+def test_train_step_reports_the_gradient_norm_before_clipping(data):
+    torch.manual_seed(0)
+    a, b = tiny_model(), tiny_model()
+    b.load_state_dict(a.state_dict())
+    x = normalize(torch.as_tensor(data.train_images[:8]))
+    t = soft_targets(torch.as_tensor(data.train_labels[:8]), 10, 0.1)
+    stats: dict = {}
+    train_step(a, torch.optim.SGD(a.parameters(), lr=0.0), x, t, None, grad_clip=1e-3, stats=stats)
+    loss = -(t * F.log_softmax(b(x), -1)).sum(-1).mean()
+    loss.backward()
+    unclipped = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in b.parameters()]))
+    assert unclipped > 1e-3  # so the clip at 1e-3 did act on a's gradients
+    torch.testing.assert_close(stats["grad_norm"], unclipped)
+    clipped = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in a.parameters()]))
+    torch.testing.assert_close(clipped, torch.tensor(1e-3), rtol=1e-3, atol=0)
+    stats.clear()  # without clipping the norm is still reported
+    train_step(a, torch.optim.SGD(a.parameters(), lr=0.0), x, t, None, grad_clip=None, stats=stats)
+    torch.testing.assert_close(stats["grad_norm"], unclipped)
 
 
 class _NoTruthValue(torch.nn.Module):
