@@ -325,6 +325,7 @@ class WarmupCosine:
     ) -> None:
         self.optimizer, self.peak, self.min_lr = optimizer, peak, min_lr
         self.total_steps, self.warmup_steps, self.step_count = total_steps, warmup_steps, 0
+        self.planned_warmup = warmup_steps  # the configured warmup, before any cap
 
     def lr(self) -> float:
         """The learning rate the next step uses."""
@@ -341,14 +342,19 @@ class WarmupCosine:
         self.step_count += 1
 
     def resize(self, total_steps: int) -> None:
-        """Change the run's length (the time budget's estimate); the warmup shrinks to at most a fifth of it."""
+        """Change the run's length (the time budget's estimate). While the warmup is still going, its length is
+        the configured one capped at a fifth of the new length: a short estimate early in a run (a first epoch
+        slowed by compilation) shortens it only until a later estimate lengthens the run again. A warmup that
+        has ended stays as it was."""
         self.total_steps = max(total_steps, self.step_count + 1)
-        self.warmup_steps = min(self.warmup_steps, self.total_steps // 5)
+        if self.step_count < self.warmup_steps:
+            self.warmup_steps = max(self.step_count, min(self.planned_warmup, self.total_steps // 5))
 
     def state_dict(self) -> dict[str, float]:
         return {
             "total_steps": self.total_steps,
             "warmup_steps": self.warmup_steps,
+            "planned_warmup": self.planned_warmup,
             "step_count": self.step_count,
             "peak": self.peak,
             "min_lr": self.min_lr,
@@ -356,6 +362,7 @@ class WarmupCosine:
 
     def load_state_dict(self, state: dict[str, float]) -> None:
         self.total_steps, self.warmup_steps = int(state["total_steps"]), int(state["warmup_steps"])
+        self.planned_warmup = int(state.get("planned_warmup", self.warmup_steps))
         self.step_count, self.peak, self.min_lr = int(state["step_count"]), state["peak"], state["min_lr"]
 
 
@@ -1243,10 +1250,14 @@ class _Run:
             )
         self.history.append(record)
         self._choose(record)
-        if not self.sized:  # a short first epoch: size the schedule now
-            steps = self.step_in_epoch
-            per_step = (self.t0 + t_train - self.t_steady) / self.steady_steps if self.steady_steps else t_train / steps
-            self._size_schedule(per_step, record["seconds"] - t_train)
+        first = self.epoch == self.start_epoch + 1
+        if first and self.steady_steps and self.budget_s is not None:
+            # the run's first epoch: its first steps (and first evaluation) include compilation and warm-up, so
+            # the schedule is fitted at the steady speed measured after them, not at the epoch's average
+            per_step = (self.t0 + t_train - self.t_steady) / self.steady_steps
+            self._size_schedule(per_step, self._n_eval / self.batch_size * per_step / 3)
+        elif not self.sized:  # a first epoch too short to measure a steady speed
+            self._size_schedule(t_train / self.step_in_epoch, record["seconds"] - t_train)
         elif self.budget_s is not None and self.epoch < self.last_epoch:
             # the machine's speed can change (shared CPUs): re-fit the rest of the schedule to the time left,
             # at this epoch's speed, so the cosine still ends inside the budget

@@ -41,6 +41,7 @@ from swinlab.train import (
     soft_targets,
     split_train_val,
     train,
+    WarmupCosine,
     train_step,
 )
 
@@ -276,6 +277,55 @@ def test_a_time_budget_shortens_the_run_and_fits_the_whole_schedule_inside_it(da
     assert result.history[-1]["elapsed_s"] < 3.0 + 2 * max(h["seconds"] for h in result.history)  # ... to the budget
     # ... and the cosine was fitted to it: the run ends with the learning rate near its floor, not at its peak
     assert result.history[-1]["lr"] < 0.35 * cfg.lr
+
+
+def test_a_short_estimate_shortens_the_warmup_only_until_a_longer_one_restores_it():
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.0)
+    sched = WarmupCosine(opt, total_steps=1000, warmup_steps=100, peak=1.0)
+    sched.resize(100)  # a pessimistic first estimate: the warmup is capped at a fifth of the run
+    assert sched.warmup_steps == 20
+    for _ in range(5):
+        sched.advance()
+    sched.resize(1000)  # still warming up: the configured warmup comes back
+    assert sched.warmup_steps == 100
+    state = sched.state_dict()
+    for _ in range(150):
+        sched.advance()
+    sched.resize(200)  # the warmup has ended: it stays as it was
+    assert sched.warmup_steps == 100 and sched.total_steps == 200
+    restored = WarmupCosine(opt, total_steps=1, warmup_steps=1, peak=1.0)
+    restored.load_state_dict(state)
+    restored.resize(50)
+    assert restored.warmup_steps == 10 and restored.planned_warmup == 100
+    restored.resize(5000)
+    assert restored.warmup_steps == 100
+
+
+def test_a_slow_first_step_does_not_shorten_the_run_or_its_warmup(data, tmp_path, monkeypatch):
+    """The first steps of a compiled run take seconds (compilation): the schedule is fitted at the steady speed
+    measured after them, so the warmup keeps its configured length."""
+    import time
+
+    import swinlab.train as train_module
+
+    real_step, calls = train_module.train_step, []
+
+    def slow_first_step(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            time.sleep(4.0)  # a compilation's worth of delay, in the first step only
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "train_step", slow_first_step)
+    big = synthetic_cifar10(640, 64, seed=1)  # 18 steps per epoch at batch 32 (after the validation split)
+    cfg = tiny_cfg(epochs=500, max_minutes=12 / 60, warmup_epochs=2, mixup_alpha=0.0, cutmix_alpha=0.0)
+    result = train(tiny_model(), big, cfg, device="cpu", out=tmp_path, progress=False)
+    ckpt = load_checkpoint(tmp_path / "checkpoint.pt")
+    # at the first epoch's average speed (4 s of it one step) the 8 s left would fit about two more epochs,
+    # and the warmup would have been cut to a fifth of that; at the steady speed the run is long enough for it
+    assert len(result.history) >= 10, [round(h["seconds"], 2) for h in result.history]
+    assert ckpt["schedule"]["planned_warmup"] == 2 * 18  # 576 training images, batch 32
+    assert ckpt["schedule"]["warmup_steps"] == ckpt["schedule"]["planned_warmup"]
 
 
 def test_resume_without_a_run_directory_is_refused(data):
