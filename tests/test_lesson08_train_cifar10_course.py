@@ -148,10 +148,11 @@ def test_loss_floor_checker_accepts_the_entropy_and_names_typical_mistakes(capsy
     assert "Correct" in out and "Not finished yet" in out and "0.500" not in out
 
 
-def _history(with_test: bool):
+def _history(with_test: bool, with_norm: bool = False):
     return [
         {"epoch": e, "lr": 1e-3 * e, "train_loss": 2.0 - 0.1 * e, "val_acc": 0.2 * e, "elapsed_s": 5.0 * e}
         | ({"test_acc": 0.19 * e} if with_test else {})
+        | ({"grad_norm": 0.5 + e} if with_norm else {})
         for e in (1, 2, 3)
     ]
 
@@ -167,10 +168,16 @@ def test_run_dynamics_figure_lines_up_accuracy_loss_and_learning_rate_on_one_epo
         bottom.lines[0].get_ydata(), [1e-3, 2e-3, 3e-3]
     )
     assert len(run_dynamics_figure(_history(with_test=False)).axes[0].lines) == 1  # no test curve recorded
+    with_norm = run_dynamics_figure(_history(with_test=False, with_norm=True))
+    assert len(with_norm.axes) == 4  # the gradient norm on its own axis beside the learning rate
+    assert with_norm.axes[3].lines[0].get_label() == "gradient norm (epoch mean)"
+    assert np.allclose(with_norm.axes[3].lines[0].get_ydata(), [1.5, 2.5, 3.5])
 
 
 def test_epoch_table_shows_the_chosen_epochs_only():
     rows = epoch_table(_history(with_test=False), [1, 3, 7]).splitlines()
-    assert rows[0].split() == ["epoch", "lr", "train", "loss", "val", "acc", "test", "acc", "elapsed"]
+    assert rows[0].split() == ["epoch", "lr", "train", "loss", "grad", "norm", "val", "acc", "test", "acc", "elapsed"]
     assert [r.split()[0] for r in rows[1:]] == ["1", "3"]  # epoch 7 is not in the history
-    assert rows[2].split() == ["3", "3.00e-03", "1.700", "0.600", "-", "15s"]
+    assert rows[2].split() == ["3", "3.00e-03", "1.700", "-", "0.600", "-", "15s"]
+    rows = epoch_table(_history(with_test=True, with_norm=True), [2]).splitlines()
+    assert rows[1].split() == ["2", "2.00e-03", "1.800", "2.50", "0.400", "0.380", "10s"]

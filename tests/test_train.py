@@ -17,6 +17,7 @@ from swinlab.data import synthetic_cifar10
 from swinlab.train import (
     NonFiniteLossError,
     TrainConfig,
+    WarmupCosine,
     accuracy_interval,
     attention_received,
     attention_weights,
@@ -41,7 +42,6 @@ from swinlab.train import (
     soft_targets,
     split_train_val,
     train,
-    WarmupCosine,
     train_step,
 )
 
@@ -201,6 +201,7 @@ def test_training_learns_the_synthetic_task_and_writes_its_files(tmp_path):
     assert result.best_val_acc > 0.35  # chance is 0.1
     saved = load_history(tmp_path / "history.json")
     assert saved["history"] == result.history and saved["data"] == "synthetic stand-in"
+    assert saved["compiled"] is False  # torch.compile is on by default on CUDA only
     assert set(saved["history"][0]) >= {
         "epoch",
         "train_loss",
@@ -810,7 +811,7 @@ def test_a_compile_failure_falls_back_to_the_eager_model_and_is_recorded(data, t
     result = train(tiny_model(), data, tiny_cfg(epochs=2, compile=True), device="cpu", out=tmp_path, progress=False)
     assert len(result.history) == 2 and result.test is not None
     saved = json.loads((tmp_path / "history.json").read_text())
-    assert saved["compile_failed"] == "_CompilerError: C++ compile error"
+    assert saved["compile_failed"] == "_CompilerError: C++ compile error" and saved["compiled"] is False
     assert "torch.compile failed (_CompilerError: C++ compile error); training goes on without it" in (
         capsys.readouterr().err
     )

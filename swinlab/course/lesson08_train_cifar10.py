@@ -116,7 +116,8 @@ def run_dynamics_figure(history, title: str | None = None):
     """One run's epochs read together: accuracy (validation, and test when recorded) and training loss on
     top, the learning rate below, sharing the epoch axis, so that what the schedule did and what the
     model did line up. ``history``: the per-epoch records of ``train`` (``epoch``, ``val_acc``,
-    ``train_loss``, ``lr``, optionally ``test_acc``). Returns the Figure."""
+    ``train_loss``, ``lr``, optionally ``test_acc`` and ``grad_norm``, drawn beside the learning rate). Returns the
+    Figure."""
     epochs = [r["epoch"] for r in history]
     fig, (top, bottom) = new_figure(2, 1, size=(6.4, 2.0), sharex=True)
     top.plot(epochs, [r["val_acc"] for r in history], color="C0", label="validation accuracy")
@@ -131,25 +132,42 @@ def run_dynamics_figure(history, title: str | None = None):
     loss_ax.set_ylabel("training loss", color="C3")
     handles = top.get_legend_handles_labels()[0] + loss_ax.get_legend_handles_labels()[0]
     top.legend(handles=handles, fontsize=7, loc="center right")
-    bottom.plot(epochs, [r["lr"] for r in history], color="0.3")
+    bottom.plot(epochs, [r["lr"] for r in history], color="0.3", label="learning rate")
     bottom.set_ylabel("learning rate")
     bottom.set_xlabel("epoch")
     bottom.grid(alpha=0.3)
+    if all(r.get("grad_norm") is not None for r in history):  # recorded by train since the gradient norm was added
+        norm_ax = bottom.twinx()
+        norm_ax.plot(epochs, [r["grad_norm"] for r in history], color="C2", lw=0.9, label="gradient norm (epoch mean)")
+        norm_ax.set_ylabel("gradient norm", color="C2")
+        handles = bottom.get_legend_handles_labels()[0] + norm_ax.get_legend_handles_labels()[0]
+        bottom.legend(handles=handles, fontsize=7, loc="upper right")
     if title:
         top.set_title(title, fontsize=9)
     return fig
 
 
 def epoch_table(history, epochs) -> str:
-    """Chosen epochs of a run as text: learning rate, training loss, validation (and test) accuracy, elapsed
-    seconds. ``epochs``: the epoch numbers to show (those not in the history are skipped)."""
+    """Chosen epochs of a run as text: learning rate, training loss, the gradients' norm before clipping (the
+    epoch's mean, "-" where not recorded), validation (and test) accuracy, elapsed seconds. ``epochs``: the epoch
+    numbers to show (those not in the history are skipped)."""
     wanted = set(epochs)
-    lines = [f"{'epoch':>5} {'lr':>9} {'train loss':>10} {'val acc':>8} {'test acc':>8} {'elapsed':>8}"]
+    heads = (
+        ("epoch", 5),
+        ("lr", 9),
+        ("train loss", 10),
+        ("grad norm", 9),
+        ("val acc", 8),
+        ("test acc", 8),
+        ("elapsed", 8),
+    )
+    lines = [" ".join(f"{name:>{width}}" for name, width in heads)]
     for r in history:
         if r["epoch"] in wanted:
             test = "-" if r.get("test_acc") is None else f"{r['test_acc']:.3f}"
+            norm = "-" if r.get("grad_norm") is None else f"{r['grad_norm']:.2f}"
             lines.append(
-                f"{r['epoch']:>5} {r['lr']:>9.2e} {r['train_loss']:>10.3f} {r['val_acc']:>8.3f} {test:>8} "
+                f"{r['epoch']:>5} {r['lr']:>9.2e} {r['train_loss']:>10.3f} {norm:>9} {r['val_acc']:>8.3f} {test:>8} "
                 f"{r['elapsed_s']:>7.0f}s"
             )
     return "\n".join(lines)
