@@ -224,20 +224,19 @@ def torch_load_safely(path: str | os.PathLike, what: str = "checkpoint", *, map_
         raise ValueError(f"{what} {path} {_damage_reason(path, e)}") from None
 
 
-def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
-    """Write ``obj`` as indented JSON to ``path`` via a temporary file in the same folder and ``os.replace``: a
-    reader sees the old file or the new one, never half of one. The file gets ordinary permissions (``mkstemp``
-    alone would make it private), since results and histories are meant to be shared."""
-    import json
+def write_atomic(path: str | os.PathLike, write: Callable[[str], None]) -> None:
+    """Write a file via ``write(tmp)``, a temporary file in the same folder, then ``os.replace``: a reader sees
+    the old file or the new one, never half of one. A writer killed mid-write leaves only a ``.NAME.*.tmp``
+    file. The file gets ordinary permissions (``mkstemp`` alone would make it private): results, histories and
+    checkpoints are meant to be shared like any file the user writes."""
     import tempfile
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=1)
-            f.write("\n")
+        write(tmp)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
@@ -245,6 +244,18 @@ def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
+    """Write ``obj`` as indented JSON to ``path`` with :func:`write_atomic`."""
+    import json
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w") as f:
+            json.dump(obj, f, indent=1)
+            f.write("\n")
+
+    write_atomic(path, write)
 
 
 def number_arg(

@@ -57,7 +57,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._utils import number_arg
+from ._utils import number_arg, write_json_atomic
 from .data import CIFAR10Arrays
 
 _IMPORTED_AT = time.perf_counter()
@@ -306,12 +306,6 @@ def run_info(device: torch.device, command: str) -> dict[str, Any]:
         major, minor = torch.cuda.get_device_capability(device)
         info["compute_capability"] = f"{major}.{minor}"
     return info
-
-
-def _write(path: Path, obj: dict[str, Any]) -> None:
-    from ._utils import write_json_atomic as _write_json  # the project's one atomic JSON writer
-
-    _write_json(path, obj)
 
 
 def _error(e: BaseException) -> str:
@@ -861,6 +855,7 @@ def attention_gradient_check(device: torch.device, batch_size: int = 64, seed: i
 
     t0 = time.perf_counter()
     amp = choose_precision(device) or torch.bfloat16
+    low = str(amp).split(".")[-1]  # "bfloat16" or "float16"
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     model = swin_cifar(drop_path_rate=0.0).to(device)
@@ -884,8 +879,8 @@ def attention_gradient_check(device: torch.device, batch_size: int = 64, seed: i
         variants = {}
         for name, fused, dtype in (
             ("fused float32", True, None),
-            (f"explicit {str(amp).split('.')[-1]}", False, amp),
-            (f"fused {str(amp).split('.')[-1]}", True, amp),
+            (f"explicit {low}", False, amp),
+            (f"fused {low}", True, amp),
         ):
             g = gradients(fused, dtype)
             # a parameter the variant gives no gradient counts as a gradient of zeros: relative error 1
@@ -904,7 +899,6 @@ def attention_gradient_check(device: torch.device, batch_size: int = 64, seed: i
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = tf32
         for m in attention:
             m.fused = None
-    low = str(amp).split(".")[-1]
     fp32_err = variants["fused float32"]["worst_relative_error"]
     fused_err = variants[f"fused {low}"]["worst_relative_error"]
     explicit_err = variants[f"explicit {low}"]["worst_relative_error"]
@@ -994,7 +988,7 @@ def reference_training(
 
     def on_epoch(r: dict[str, Any]) -> None:
         record["history"].append(r)
-        _write(out_json, record)
+        write_json_atomic(out_json, record)
         if r["epoch"] > 3 and r["elapsed_s"] - printed[0] < 15.0:  # a line every 15 s: the curve is in the file
             return
         printed[0] = r["elapsed_s"]
@@ -1022,7 +1016,7 @@ def reference_training(
     except Exception as e:  # keep the epochs recorded so far
         record.update(status="failed", reason=_error(e), traceback=traceback.format_exc()[-5000:])
         record["budget"]["command_seconds_at_end"] = clock.elapsed()
-        _write(out_json, record)
+        write_json_atomic(out_json, record)
         return record
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
@@ -1035,7 +1029,7 @@ def reference_training(
         targets={"data": source, **assess_targets(result.history, result.test)},
     )
     record["budget"]["command_seconds_at_end"] = clock.elapsed()
-    _write(out_json, record)
+    write_json_atomic(out_json, record)
     return record
 
 
@@ -1176,17 +1170,25 @@ def paper_summary(paper: dict[str, Any]) -> list[str]:
 
 def training_summary(trained: dict[str, Any]) -> list[str]:
     """The lines that report ``cifar10_gpu_history.json`` (the record of :func:`reference_training`): epochs,
-    the validation-chosen epoch's test accuracy with its interval, and each target met or missed by how much."""
+    the validation-chosen epoch's test accuracy with its interval, the recipe as it ran (the epoch where the
+    warmup reached the peak, whether the step was compiled), and each target met or missed by how much."""
     if trained.get("status") not in ("done", "interrupted"):
         return [f"training: {trained.get('status')}: {trained.get('reason')}"]
-    h, t, g = trained["history"], trained.get("test") or {}, trained["targets"]
+    h, t, g, c = trained["history"], trained.get("test") or {}, trained["targets"], trained["config"]
     early, final = g["early"], g["final"]
     ebest = early["best_test_acc_within"]
+    peak_at = next((r["epoch"] for r in h if r["lr"] >= 0.999 * c["lr"]), None)  # where the warmup really ended
+    compiled = {True: "on", False: "off", None: "default (on for CUDA)"}[trained.get("compiled", c.get("compile"))]
+    if "compile_failed" in trained:
+        compiled = f"failed ({trained['compile_failed']}), eager instead"
     return [
         f"training ({trained['data']}, {trained.get('device')}): {len(h)} epochs in "
         f"{h[-1]['elapsed_s'] if h else 0:.0f} s, best val acc {trained.get('best_val_acc') or 0:.4f}, "
         f"test acc {t.get('acc', float('nan')):.4f} (epoch {t.get('epoch')}, 95% interval "
         f"{'-'.join(format(v, '.3f') for v in t.get('ci95', []))})",
+        f"  recipe: {c['model']}, peak lr {c['lr']:g}, batch {c['batch_size']}, warmup {c['warmup_epochs']:g} epochs "
+        f"(the peak reached at epoch {peak_at}), {trained.get('precision')}, torch.compile {compiled}; "
+        f"torch {trained.get('torch')}",
         f"  >= {early['target']:.0%} within {early['within_s']:.0f} s: {'met' if early['met'] else 'NOT met'} "
         f"(best {'-' if ebest is None else format(ebest, '.4f')}"
         + (f", missed by {early['missed_by'] * 100:.2f} points" if early["missed_by"] else "")
@@ -1298,7 +1300,7 @@ def main(argv: Sequence[str] | None = None, started_s_ago: float = 0.0) -> int:
             print(f"{part} failed: {res['reason']}", flush=True)
         res.update(_versions())  # the peers' versions are known once they were imported
         res["command_seconds_at_end_of_part"] = clock.elapsed()
-        _write(path, res)
+        write_json_atomic(path, res)
         results[part] = res
     print(_summary(results, clock, args.out), flush=True)
     return 1 if failed else 0

@@ -44,7 +44,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -57,7 +56,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
-from ._utils import number_arg, torch_load_safely, write_json_atomic
+from ._utils import number_arg, torch_load_safely, write_atomic, write_json_atomic
 from .data import CIFAR10_MEAN, CIFAR10_STD
 
 __all__ = [
@@ -693,24 +692,6 @@ def relative_bias_tables(model: nn.Module) -> list[torch.Tensor]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
-    """Write via a temporary file in the same folder, then ``os.replace``: a reader sees the old file or
-    the new one, never half of one. A run killed mid-write leaves only a ``.NAME.*.tmp`` file, which the
-    next run in that folder removes (:func:`_remove_stale_temporaries`)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-_write_json = write_json_atomic  # history.json, written atomically
-
-
 RUN_FILES = ("checkpoint.pt", "history.json", "curves.png")
 
 
@@ -1063,25 +1044,19 @@ class _Run:
         self.seen, self.step_in_epoch, self.t_steady, self.steady_steps, self.grad_steps = 0, 0, None, 0, 0
 
     def step(self, x: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """One ``train_step``. If ``torch.compile`` fails to build the step (a compiler error, raised before
-        the optimizer has moved anything), the run warns, goes on without it and says so in its history."""
+        """One ``train_step``, its gradient norm added to the epoch's sums. If ``torch.compile`` fails to build
+        the step (a compiler error, raised before the optimizer has moved anything), the run warns, goes on
+        without it and says so in its history."""
         stats: dict[str, torch.Tensor] = {}
-        out = self._step(x, targets, stats)
-        if "grad_norm" in stats:  # summed on the device: no sync per step
-            norm = stats["grad_norm"].float()
-            self.grad_norm_sum += norm
-            torch.maximum(self.grad_norm_max, norm, out=self.grad_norm_max)
-            self.grad_steps += 1
-        return out
 
-    def _step(
-        self, x: torch.Tensor, targets: torch.Tensor, stats: dict[str, torch.Tensor]
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        cfg = self.cfg
-        try:
+        def one_step() -> tuple[torch.Tensor, torch.Tensor]:
+            cfg = self.cfg
             return train_step(
                 self.model, self.optimizer, x, targets, self.amp_dtype, cfg.grad_clip, self.scaler, self.forward, stats
             )
+
+        try:
+            out = one_step()
         except Exception as e:
             if self.forward is self.model or not type(e).__module__.startswith(("torch._dynamo", "torch._inductor")):
                 raise
@@ -1094,9 +1069,12 @@ class _Run:
             )
             self.forward = self.model
             self.meta["compile_failed"], self.meta["compiled"] = reason, False
-            return train_step(
-                self.model, self.optimizer, x, targets, self.amp_dtype, cfg.grad_clip, self.scaler, stats=stats
-            )
+            out = one_step()
+        norm = stats["grad_norm"].float()  # summed on the device: no sync per step
+        self.grad_norm_sum += norm
+        torch.maximum(self.grad_norm_max, norm, out=self.grad_norm_max)
+        self.grad_steps += 1
+        return out
 
     def after_step(self, loss: torch.Tensor, logits: torch.Tensor, main: torch.Tensor, lr: float) -> bool:
         """Book one step; True when the epoch must end now (the time budget or the schedule is used up)."""
@@ -1114,8 +1092,7 @@ class _Run:
             if not self.sized and self.steady_steps == 10:  # enough steps to know the speed
                 _sync(self.device)
                 per_step = (time.perf_counter() - self.t_steady) / self.steady_steps
-                # evaluation: about a third of a training step's time per image (forward only)
-                self._size_schedule(per_step, self._n_eval / self.batch_size * per_step / 3)
+                self._size_schedule(per_step, self._eval_estimate(per_step))
         if (i + 1) % cfg.log_every == 0 or i + 1 == self.steps_per_epoch:
             value = loss.item()  # one sync per log_every steps
             if not math.isfinite(value):
@@ -1187,6 +1164,11 @@ class _Run:
         first = self.saved_epoch or 0
         return min(self.schedule.total_steps, self.last_epoch * self.steps_per_epoch) - first * self.steps_per_epoch
 
+    def _eval_estimate(self, per_step: float) -> float:
+        """Seconds one validation (and test curve) pass should take: about a third of a training step's time per
+        image (forward only)."""
+        return self._n_eval / self.batch_size * per_step / 3
+
     def _size_schedule(self, per_step: float, eval_s: float) -> None:
         """Fit the schedule to the time budget: as many steps as the remaining time allows at the measured
         seconds per step (validation included), at most cfg.epochs epochs."""
@@ -1256,7 +1238,7 @@ class _Run:
             # the run's first epoch: its first steps (and first evaluation) include compilation and warm-up, so
             # the schedule is fitted at the steady speed measured after them, not at the epoch's average
             per_step = (self.t0 + t_train - self.t_steady) / self.steady_steps
-            self._size_schedule(per_step, self._n_eval / self.batch_size * per_step / 3)
+            self._size_schedule(per_step, self._eval_estimate(per_step))
         elif not self.sized:  # a first epoch too short to measure a steady speed
             self._size_schedule(t_train / self.step_in_epoch, record["seconds"] - t_train)
         elif self.budget_s is not None and self.epoch < self.last_epoch:
@@ -1305,13 +1287,13 @@ class _Run:
             "data": self.fingerprint,
             "device": self.meta["device"],
         }
-        _atomic_write(self.ckpt_path, lambda tmp: torch.save(state, tmp))
+        write_atomic(self.ckpt_path, lambda tmp: torch.save(state, tmp))
         self.saved_epoch = self.epoch
         self._write_history()
 
     def _write_history(self, test: dict[str, Any] | None = None) -> None:
         if self.out is not None:
-            _write_json(
+            write_json_atomic(
                 self.out / "history.json",
                 {
                     "config": self.cfg.to_dict(),
@@ -1644,7 +1626,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             fig = plot_history(
                 history["history"], title=f"{history['model']} on {history['data']}", test=history.get("test")
             )
-            _atomic_write(out / "curves.png", lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+            write_atomic(out / "curves.png", lambda tmp: fig.savefig(tmp, format="png", dpi=100))
             curves_drawn[0] = time.perf_counter()
         except Exception as e:  # a figure must never stop a training run
             print(f"(curves.png not written: {e})", file=sys.stderr)

@@ -284,6 +284,7 @@ def test_the_smoke_run_writes_the_three_files_within_its_minutes(tmp_path):
     report = "\n".join([*rr.speed_summary(speed), *rr.paper_summary(paper), *rr.training_summary(trained)])
     assert all(r["model"] in report for r in speed["rows"]) and all(r["model"] in report for r in paper["rows"])
     assert f"{trained['test']['acc']:.4f}" in report and "within the budget" in report
+    assert f"recipe: swin_cifar, peak lr {trained['config']['lr']:g}" in report and "torch.compile off" in report
     assert "swinlab / fastest peer, 32 px, eager" in report or not any(
         r["status"] == "ok" and r["impl"] != "swinlab" for r in speed["rows"]
     )

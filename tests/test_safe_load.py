@@ -1,8 +1,10 @@
 """torch_load_safely: the one way swinlab reads a torch.save file. Every failure names the file and the reason,
-never advises weights_only=False, and never chains torch's own message (which does)."""
+never advises weights_only=False, and never chains torch's own message (which does). And the other half of
+"nothing a user made is lost": the atomic writers every result, history and checkpoint goes through."""
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import zipfile
@@ -10,7 +12,7 @@ import zipfile
 import pytest
 import torch
 
-from swinlab._utils import torch_load_safely
+from swinlab._utils import torch_load_safely, write_atomic, write_json_atomic
 
 
 class _RunsCode:
@@ -137,3 +139,21 @@ def test_map_location_is_passed_to_torch(tmp_path):
     path = tmp_path / "meta.pt"
     torch.save({"w": torch.ones(2)}, path)
     assert torch_load_safely(path, map_location="meta")["w"].device.type == "meta"
+
+
+def test_atomic_writes_keep_the_old_file_when_a_write_fails_and_give_ordinary_permissions(tmp_path):
+    path = tmp_path / "results.json"
+    write_json_atomic(path, {"acc": 0.5})
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's private 0o600
+
+    def killed_half_way(tmp: str) -> None:
+        with open(tmp, "w") as f:
+            f.write('{"acc": ')
+        raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError, match="killed"):
+        write_atomic(path, killed_half_way)
+    assert json.loads(path.read_text()) == {"acc": 0.5}  # the old file, whole
+    assert [p.name for p in tmp_path.iterdir()] == ["results.json"]  # and no temporary left behind

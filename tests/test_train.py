@@ -461,11 +461,17 @@ def test_accuracy_interval_is_about_three_points_on_1000_images():
 # ---- the step in the open ---------------------------------------------------------------------
 
 
-def test_train_step_is_the_hand_written_step(data):
+def _twins_and_batch(data):
+    """Two models with the same weights, and one normalised batch of 8 with smoothed targets."""
     torch.manual_seed(0)
-    a, b = tiny_model(), tiny_model()
+    a, b = tiny_model(), tiny_model()  # tiny_model seeds itself: the same weights
     x = normalize(torch.as_tensor(data.train_images[:8]))
     t = soft_targets(torch.as_tensor(data.train_labels[:8]), 10, 0.1)
+    return a, b, x, t
+
+
+def test_train_step_is_the_hand_written_step(data):
+    a, b, x, t = _twins_and_batch(data)
     opt_a = torch.optim.AdamW(param_groups(a, 0.05), lr=1e-3)
     opt_b = torch.optim.AdamW(param_groups(b, 0.05), lr=1e-3)
     loss_a, _ = train_step(a, opt_a, x, t, None, grad_clip=1.0)
@@ -481,11 +487,7 @@ def test_train_step_is_the_hand_written_step(data):
 
 
 def test_train_step_reports_the_gradient_norm_before_clipping(data):
-    torch.manual_seed(0)
-    a, b = tiny_model(), tiny_model()
-    b.load_state_dict(a.state_dict())
-    x = normalize(torch.as_tensor(data.train_images[:8]))
-    t = soft_targets(torch.as_tensor(data.train_labels[:8]), 10, 0.1)
+    a, b, x, t = _twins_and_batch(data)
     stats: dict = {}
     train_step(a, torch.optim.SGD(a.parameters(), lr=0.0), x, t, None, grad_clip=1e-3, stats=stats)
     loss = -(t * F.log_softmax(b(x), -1)).sum(-1).mean()
@@ -515,11 +517,7 @@ class _NoTruthValue(torch.nn.Module):
 
 
 def test_train_step_calls_a_compiled_forward_without_asking_its_truth_value(data):
-    torch.manual_seed(0)
-    a, b = tiny_model(), tiny_model()
-    b.load_state_dict(a.state_dict())
-    x = normalize(torch.as_tensor(data.train_images[:8]))
-    t = soft_targets(torch.as_tensor(data.train_labels[:8]), 10, 0.1)
+    a, b, x, t = _twins_and_batch(data)
     opt_a = torch.optim.AdamW(param_groups(a, 0.05), lr=1e-3)
     opt_b = torch.optim.AdamW(param_groups(b, 0.05), lr=1e-3)
     loss_a, _ = train_step(a, opt_a, x, t, None, 1.0, forward=_NoTruthValue(a))
@@ -551,9 +549,7 @@ def test_precision_is_bf16_on_ampere_and_newer_fp16_with_scaling_before(monkeypa
 
 
 def test_fp16_loss_scaling_step_matches_the_unscaled_step_on_the_cpu(data):
-    a, b = tiny_model(), tiny_model()
-    x = normalize(torch.as_tensor(data.train_images[:8]))
-    t = soft_targets(torch.as_tensor(data.train_labels[:8]), 10, 0.1)
+    a, b, x, t = _twins_and_batch(data)
     opt_a = torch.optim.AdamW(param_groups(a, 0.05), lr=1e-3)
     opt_b = torch.optim.AdamW(param_groups(b, 0.05), lr=1e-3)
     train_step(a, opt_a, x, t, None, 1.0)
